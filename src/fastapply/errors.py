@@ -1,0 +1,43 @@
+"""Errors a user can act on. Each carries the CLI exit code that reports it."""
+from __future__ import annotations
+
+
+class FastApplyError(Exception):
+    exit_code = 1
+
+
+class ConfigError(FastApplyError):
+    """Bad settings: unknown model or backend, missing optional dependency."""
+
+    exit_code = 2
+
+
+class InputError(FastApplyError):
+    """The file or snippet cannot be applied: missing, binary, not UTF-8, empty."""
+
+    exit_code = 3
+
+
+class ContextTooLong(InputError):
+    """Prompt plus the expected answer do not fit the model's context window."""
+
+    def __init__(self, needed: int, limit: int, detail: str = "") -> None:
+        self.needed, self.limit = needed, limit
+        super().__init__(
+            f"the edit needs about {needed} tokens of context (prompt + rewritten file) "
+            f"but the model's context holds {limit}{detail}"
+        )
+
+
+class OutputRejected(FastApplyError):
+    """The model's answer is unusable (stopped early, leaked an elision marker, ...).
+
+    Nothing is written when this is raised; ``text`` holds what the model wrote, for
+    inspection.
+    """
+
+    exit_code = 4
+
+    def __init__(self, message: str, text: str = "") -> None:
+        super().__init__(message)
+        self.text = text

@@ -1,0 +1,151 @@
+"""Decoding, layered top to bottom: prefill -> decode one -> verify a draft -> generate.
+
+``generate`` with no drafter is plain greedy decoding; with a drafter it is speculative
+decoding that emits exactly the same tokens (see verify.py), in fewer forward passes.
+"""
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+
+from .drafters import Drafter
+from .schedule import AdaptiveDraftLength
+from .verify import accept_greedy
+
+# stop(out) -> how many tokens of `out` to keep if generation should stop now, else None.
+StopFn = Callable[[list[int]], "int | None"]
+# on_step(new_tokens, stats) after every forward pass: for streaming and progress display.
+StepFn = Callable[[list[int], "DecodeStats"], None]
+
+
+@dataclass
+class DecodeStats:
+    prompt_tokens: int = 0
+    output_tokens: int = 0
+    forward_passes: int = 0  # decode passes, prefill excluded
+    drafted_tokens: int = 0  # draft tokens sent for verification
+    accepted_tokens: int = 0  # draft tokens the model agreed with
+    accept_hist: dict[int, int] = field(default_factory=dict)  # accepted length -> passes (non-empty drafts)
+    prefill_seconds: float = 0.0
+    decode_seconds: float = 0.0
+    stop_reason: str = ""  # "stop" | "eos" | "length" | "context"
+
+    @property
+    def tokens_per_second(self) -> float:
+        return self.output_tokens / self.decode_seconds if self.decode_seconds > 0 else 0.0
+
+    @property
+    def tokens_per_pass(self) -> float:
+        return self.output_tokens / self.forward_passes if self.forward_passes else 0.0
+
+    @property
+    def acceptance_rate(self) -> float:
+        return self.accepted_tokens / self.drafted_tokens if self.drafted_tokens else 0.0
+
+    @property
+    def prefill_tokens_per_second(self) -> float:
+        return self.prompt_tokens / self.prefill_seconds if self.prefill_seconds > 0 else 0.0
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["accept_hist"] = {str(k): v for k, v in sorted(self.accept_hist.items())}
+        for name in ("tokens_per_second", "tokens_per_pass", "acceptance_rate", "prefill_tokens_per_second"):
+            d[name] = getattr(self, name)
+        return d
+
+
+@dataclass
+class Generation:
+    tokens: list[int]  # [output_tokens] emitted ids, stop/eos token excluded
+    stats: DecodeStats
+    margins: list[float] | None = None  # [output_tokens] top-1 minus top-2 logit per token
+
+
+def prefill(engine, prompt: Sequence[int]) -> tuple[int, float]:
+    """Fill the KV cache with the prompt; return the first greedy token and its margin."""
+    engine.reset()
+    g = engine.forward(prompt, last_only=True)
+    return int(g.tokens[-1]), float(g.margins[-1])
+
+
+def verify(engine, pending: int, draft: Sequence[int]) -> tuple[list[int], list[float], int]:
+    """One forward pass over ``[pending] + draft``; keep what greedy decoding would emit.
+
+    ``pending`` is the last emitted token, not yet in the KV cache. Returns the new tokens
+    (accepted draft + bonus), their margins and the number of accepted draft tokens.
+    With an empty draft this is plain decoding of one token.
+    """
+    start = engine.n_past
+    g = engine.forward([pending, *draft])
+    n, bonus = accept_greedy(draft, g.tokens)
+    if n < len(draft):
+        engine.truncate(start + 1 + n)  # drop the rejected draft tokens from the cache
+    return [*draft[:n], bonus], [float(m) for m in g.margins[: n + 1]], n
+
+
+def generate(
+    engine,
+    prompt: Sequence[int],
+    *,
+    max_new_tokens: int,
+    drafter: Drafter | None = None,
+    schedule: AdaptiveDraftLength | None = None,
+    stop: StopFn | None = None,
+    on_step: StepFn | None = None,
+    record_margins: bool = False,
+) -> Generation:
+    """Greedy generation, speculative when a drafter is given; returns tokens and stats."""
+    stats = DecodeStats(prompt_tokens=len(prompt))
+    schedule = schedule or AdaptiveDraftLength()
+    eos = engine.eos_tokens
+    hist: Counter[int] = Counter()
+
+    t0 = time.perf_counter()
+    first, margin = prefill(engine, prompt)
+    stats.prefill_seconds = time.perf_counter() - t0
+    out, margins = [first], [margin]
+    new = [first]
+
+    t0 = time.perf_counter()
+    while True:
+        # Stop checks on what was just emitted.
+        if any(t in eos for t in new):
+            cut = len(out) - len(new) + next(i for i, t in enumerate(new) if t in eos)
+            del out[cut:], margins[cut:]
+            stats.stop_reason = "eos"
+            break
+        if stop is not None and (keep := stop(out)) is not None:
+            del out[keep:], margins[keep:]
+            stats.stop_reason = "stop"
+            break
+        if len(out) >= max_new_tokens:
+            stats.stop_reason = "length"
+            break
+        room = min(engine.n_ctx - engine.n_past - 1, max_new_tokens - len(out))
+        if room <= 0:
+            stats.stop_reason = "context"
+            break
+        if drafter is not None:
+            drafter.advance(new)
+            draft = drafter.propose(min(schedule.next(), room - 1))
+        else:
+            draft = []
+        new, new_margins, n = verify(engine, out[-1], draft)
+        out += new
+        margins += new_margins
+        stats.forward_passes += 1
+        if draft:
+            stats.drafted_tokens += len(draft)
+            stats.accepted_tokens += n
+            hist[n] += 1
+            schedule.observe(len(draft), n)
+        if on_step is not None:
+            stats.output_tokens = len(out)
+            stats.decode_seconds = time.perf_counter() - t0
+            on_step(new, stats)
+    stats.decode_seconds = time.perf_counter() - t0
+    stats.output_tokens = len(out)
+    stats.accept_hist = dict(hist)
+    return Generation(out, stats, margins if record_margins else None)
