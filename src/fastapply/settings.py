@@ -1,0 +1,34 @@
+"""All settings, defined once.
+
+Environment variables (``FASTAPPLY_<NAME>``), CLI flags and the Python API all read this
+class; defaults live here and nowhere else.
+"""
+from __future__ import annotations
+
+import os
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FASTAPPLY_", extra="forbid")
+
+    model: str = Field("smollm2-135m", description="Embedded model name (see `fastapply models`) or a path to a GGUF file.")
+    backend: str = Field("llama", description="Inference backend, by registry name.")
+    n_ctx: int = Field(8192, ge=256, description="Context window in tokens (capped at the model's training context).")
+    threads: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, description="CPU threads for the model.")
+    exact: bool = Field(
+        True,
+        description="Make batched and single-token evaluation bit-identical (no weight repacking, no tiled matmul), "
+        "so speculative output equals greedy output exactly; costs some prefill speed.",
+    )
+    draft_initial: int = Field(8, ge=1, description="Draft tokens verified in the first pass.")
+    draft_min: int = Field(4, ge=1, description="Draft length after a rejection.")
+    draft_max: int = Field(64, ge=1, description="Longest draft verified in one forward pass.")
+    ngram_min: int = Field(2, ge=1, description="Shortest tail match that re-syncs the drafter after a divergence.")
+    ngram_max: int = Field(4, ge=1, description="Longest tail match tried first when re-syncing.")
+    cache_dir: str = Field(
+        default_factory=lambda: os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "fastapply"),
+        description="Where assembled models and benchmark sets are cached.",
+    )

@@ -1,0 +1,53 @@
+"""A deterministic toy language model implementing the Engine protocol exactly.
+
+Not a stand-in for the real models (the model tier tests those): it exists to test the
+speculative core's bookkeeping -- KV-cache lengths, rollback, stop handling -- against a
+model whose greedy output is known. Its "model": the next token is a fixed function of
+the last two tokens in the KV cache (a hash), so greedy decoding is a deterministic
+sequence and any cache bookkeeping error changes the output.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from fastapply.backends.base import Greedy
+
+
+class ToyEngine:
+    name = "toy"
+
+    def __init__(self, vocab: int = 50, n_ctx: int = 4096, table: dict | None = None, eos: int | None = None):
+        self.vocab, self.n_ctx = vocab, n_ctx
+        self.table = table or {}  # (a, b) -> next token overrides, to script outputs
+        self.eos_tokens = frozenset() if eos is None else frozenset({eos})
+        self.cache: list[int] = []
+        self.forward_calls: list[int] = []  # batch sizes
+
+    @property
+    def n_past(self) -> int:
+        return len(self.cache)
+
+    def next_token(self, a: int, b: int) -> int:
+        if (a, b) in self.table:
+            return self.table[(a, b)]
+        return (a * 31 + b * 17 + 7) % self.vocab
+
+    def forward(self, tokens, *, last_only=False) -> Greedy:
+        self.forward_calls.append(len(tokens))
+        out = []
+        for t in tokens:
+            self.cache.append(int(t))
+            a = self.cache[-2] if len(self.cache) > 1 else 0
+            out.append(self.next_token(a, self.cache[-1]))
+        if len(self.cache) > self.n_ctx:
+            raise RuntimeError("context overflow")
+        if last_only:
+            out = out[-1:]
+        return Greedy(np.array(out), np.ones(len(out)))
+
+    def truncate(self, n_keep: int) -> None:
+        assert 0 <= n_keep <= len(self.cache)
+        del self.cache[n_keep:]
+
+    def reset(self) -> None:
+        self.cache.clear()
