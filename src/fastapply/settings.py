@@ -12,7 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="FASTAPPLY_", extra="forbid")
+    model_config = SettingsConfigDict(env_prefix="FASTAPPLY_", extra="forbid", frozen=True)
 
     model: str = Field("smollm2-135m", description="Embedded model name (see `fastapply models`) or a path to a GGUF file.")
     backend: str = Field("llama", description="Inference backend, by registry name.")
