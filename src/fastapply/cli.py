@@ -1,0 +1,160 @@
+"""The fastapply command line. Command docstrings are the --help text."""
+from __future__ import annotations
+
+import difflib
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from .errors import FastApplyError, InputError
+from .settings import Settings
+from .textio import atomic_write, decode_text, read_source
+
+
+def settings_options(func):
+    """Add one option per Settings field: the settings class is the only place defaults live."""
+    for name, field in reversed(list(Settings.model_fields.items())):
+        flag = "--" + name.replace("_", "-")
+        if field.annotation is bool:
+            decl = [f"{flag}/--no-{flag[2:]}"]
+            opt = click.option(*decl, name, default=None, help=field.description)
+        else:
+            decl = [flag, "-m"] if name == "model" else [flag]
+            opt = click.option(*decl, name, type=field.annotation, default=None,
+                               help=f"{field.description} [env: FASTAPPLY_{name.upper()}]")
+        func = opt(func)
+    return func
+
+
+def make_settings(kwargs: dict) -> Settings:
+    given = {k: kwargs.pop(k) for k in list(kwargs) if k in Settings.model_fields}
+    return Settings(**{k: v for k, v in given.items() if v is not None})
+
+
+class Progress:
+    """Live tokens/s on stderr; silent when stderr is not a terminal."""
+
+    def __init__(self, enabled: bool | None = None) -> None:
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        self.last = 0.0
+
+    def __call__(self, new_tokens, stats) -> None:
+        now = time.monotonic()
+        if not self.enabled or now - self.last < 0.1:
+            return
+        self.last = now
+        sys.stderr.write(
+            f"\r\033[K  {stats.output_tokens} tokens  {stats.tokens_per_second:6.1f} tok/s  "
+            f"{stats.tokens_per_pass:4.1f} tok/pass"
+        )
+        sys.stderr.flush()
+
+    def done(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+
+@click.group()
+@click.version_option(package_name="fastapply")
+def cli() -> None:
+    """Apply lazy code-edit snippets to files, fast and exactly."""
+
+
+@cli.command("apply")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--snippet", "-s", "snippet_path", required=True,
+              help="File holding the edit snippet, or - for standard input.")
+@click.option("--instruction", "-i", default=None, help="What the edit does, in words (optional).")
+@click.option("--no-speculation", is_flag=True, help="Plain greedy decoding (same output, slower).")
+@click.option("--in-place", is_flag=True, help="Rewrite PATH (atomically).")
+@click.option("--diff", "show_diff", is_flag=True, help="Print a unified diff instead of the file.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the updated file here.")
+@click.option("--stats-json", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write decoding statistics as JSON to this file.")
+@settings_options
+def apply_cmd(path, snippet_path, instruction, no_speculation, in_place, show_diff, output, stats_json, **kw):
+    """Apply the edit SNIPPET to the file PATH and print the updated file.
+
+    The snippet is what coding models write: the changed code, with unchanged parts
+    elided by lines like `// ... existing code ...`. The model rewrites the whole file;
+    speculative edits copy the unchanged parts in large verified chunks, so the result is
+    exactly what plain greedy decoding would give, only faster.
+
+    Nothing is written unless the result is complete: a failed apply leaves PATH as it was.
+    """
+    if sum([in_place, show_diff, output is not None]) > 1:
+        raise click.UsageError("choose at most one of --in-place, --diff, -o")
+    settings = make_settings(kw)
+    try:
+        src = read_source(path)
+        raw = sys.stdin.buffer.read() if snippet_path == "-" else _read_bytes(snippet_path)
+        snippet = decode_text(raw, name="snippet").text
+        from .applier import Applier, check_snippet
+
+        check_snippet(snippet)  # fail fast, before loading a model
+        progress = Progress()
+        applier = Applier(settings)
+        try:
+            result = applier.apply(src.text, snippet, instruction, speculation=not no_speculation, on_step=progress)
+        finally:
+            progress.done()
+    except FastApplyError as exc:
+        click.echo(f"fastapply: error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+
+    new_text = src.restore(result.text)
+    if stats_json:
+        stats_json.write_text(json.dumps({"model": result.model, "speculation": not no_speculation,
+                                          **result.stats.as_dict()}, indent=2) + "\n")
+    if in_place:
+        atomic_write(path, new_text)
+    elif output is not None:
+        atomic_write(output, new_text)
+    elif show_diff:
+        old = src.restore(src.text)
+        sys.stdout.writelines(difflib.unified_diff(old.splitlines(True), new_text.splitlines(True),
+                                                   f"a/{path}", f"b/{path}"))
+    else:
+        sys.stdout.write(new_text)
+    s = result.stats
+    click.echo(
+        f"fastapply: {s.output_tokens} tokens in {s.prefill_seconds + s.decode_seconds:.2f}s "
+        f"({s.tokens_per_second:.0f} tok/s, {s.tokens_per_pass:.1f} tok/pass, "
+        f"{s.accepted_tokens}/{s.drafted_tokens} draft tokens accepted)",
+        err=True,
+    )
+
+
+def _read_bytes(path: str) -> bytes:
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"snippet file {p}: no such file")
+    return p.read_bytes()
+
+
+@cli.command("models")
+@settings_options
+def models_cmd(**kw):
+    """List the embedded models and whether their packages are installed."""
+    from importlib.util import find_spec
+
+    from .models import MODELS
+
+    settings = make_settings(kw)
+    for spec in MODELS.values():
+        installed = find_spec(spec.package.replace("-", "_")) is not None
+        default = " (default)" if spec.name == settings.model else ""
+        click.echo(f"{spec.name:14} {'installed' if installed else 'missing  '}  {spec.description}{default}")
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()
