@@ -51,3 +51,54 @@ class ToyEngine:
 
     def reset(self) -> None:
         self.cache.clear()
+
+
+class ScriptedEngine:
+    """A character-level engine whose greedy answer to any prompt is a fixed script.
+
+    Token ids are Unicode code points; after the prompt the model "wants" to write
+    ``script`` one character at a time, then EOS. Used to drive the Applier's guards
+    (early stop, leaked markers) deterministically, which a real small model does only
+    by chance. The real models are exercised in tests/test_model_*.py.
+    """
+
+    name = "scripted"
+    EOS = 0
+
+    def __init__(self, script: str, n_ctx: int = 100_000):
+        self.script = [ord(c) for c in script]
+        self.n_ctx = n_ctx
+        self.eos_tokens = frozenset({self.EOS})
+        self.cache: list[int] = []
+        self.prompt_len = 0
+
+    @property
+    def n_past(self) -> int:
+        return len(self.cache)
+
+    def tokenize(self, text: str, *, special: bool = False) -> list[int]:
+        return [ord(c) for c in text]
+
+    def detokenize(self, tokens) -> bytes:
+        return "".join(chr(t) for t in tokens).encode()
+
+    def chat_prompt(self, messages) -> str:
+        return "".join(f"<{m['role']}>{m['content']}</{m['role']}>" for m in messages) + "<assistant>"
+
+    def forward(self, tokens, *, last_only=False) -> Greedy:
+        if not self.cache:
+            self.prompt_len = len(tokens)
+        out = []
+        for t in tokens:
+            self.cache.append(int(t))
+            i = len(self.cache) - self.prompt_len  # answer tokens so far, incl. this one
+            out.append(self.script[i] if 0 <= i < len(self.script) else self.EOS)
+        if last_only:
+            out = out[-1:]
+        return Greedy(np.array(out), np.ones(len(out)))
+
+    def truncate(self, n_keep: int) -> None:
+        del self.cache[n_keep:]
+
+    def reset(self) -> None:
+        self.cache.clear()

@@ -110,15 +110,16 @@ def generate(
 
     t0 = time.perf_counter()
     while True:
-        # Stop checks on what was just emitted.
-        if any(t in eos for t in new):
-            cut = len(out) - len(new) + next(i for i, t in enumerate(new) if t in eos)
-            del out[cut:], margins[cut:]
-            stats.stop_reason = "eos"
-            break
+        # Stop checks on what was just emitted; a verified chunk can hold the stop string
+        # and EOS after it, and plain decoding would have stopped at whichever came first.
+        cuts = []
         if stop is not None and (keep := stop(out)) is not None:
+            cuts.append((keep, 0, "stop"))
+        if any(t in eos for t in new):
+            cuts.append((len(out) - len(new) + next(i for i, t in enumerate(new) if t in eos), 1, "eos"))
+        if cuts:
+            keep, _, stats.stop_reason = min(cuts)
             del out[keep:], margins[keep:]
-            stats.stop_reason = "stop"
             break
         if len(out) >= max_new_tokens:
             stats.stop_reason = "length"

@@ -1,0 +1,94 @@
+"""The Applier's prompt, extraction and guards, driven by a scripted engine."""
+from __future__ import annotations
+
+import pytest
+
+from fastapply import prompt
+from fastapply.applier import Applier, leaked_markers
+from fastapply.errors import ContextTooLong, InputError, OutputRejected
+from fastapply.settings import Settings
+from toy_engine import ScriptedEngine
+
+ORIGINAL = "def f(x):\n    return x\n\n\ndef g():\n    return 2\n"
+SNIPPET = "def f(x):\n    return x + 1\n\n# ... existing code ...\n"
+UPDATED = "def f(x):\n    return x + 1\n\n\ndef g():\n    return 2\n"
+
+
+def applier(script: str, **kw) -> Applier:
+    return Applier(Settings(), engine=ScriptedEngine(script, **kw))
+
+
+@pytest.mark.parametrize("speculation", [True, False])
+def test_apply_extracts_the_file(speculation):
+    res = applier(prompt.expected_answer(UPDATED)).apply(ORIGINAL, SNIPPET, speculation=speculation)
+    assert res.text == UPDATED
+    assert res.stats.stop_reason == "stop"
+
+
+def test_speculation_copies_in_chunks():
+    plain = applier(prompt.expected_answer(UPDATED)).apply(ORIGINAL, SNIPPET, speculation=False)
+    spec = applier(prompt.expected_answer(UPDATED)).apply(ORIGINAL, SNIPPET, speculation=True)
+    assert spec.text == plain.text
+    assert spec.stats.output_tokens == plain.stats.output_tokens
+    assert spec.stats.forward_passes < plain.stats.forward_passes / 3
+    assert spec.stats.accepted_tokens > 0
+
+
+def test_trailing_newline_semantics_follow_the_original():
+    no_nl = ORIGINAL.rstrip("\n")
+    res = applier(prompt.expected_answer(UPDATED)).apply(no_nl, SNIPPET)
+    assert res.text == UPDATED.rstrip("\n")
+
+
+def test_model_stopping_early_is_rejected():
+    with pytest.raises(OutputRejected, match="ended its answer before closing"):
+        applier("def f(x):\n    return x + 1\n").apply(ORIGINAL, SNIPPET)
+
+
+def test_leaked_marker_is_rejected():
+    echo = prompt.expected_answer(SNIPPET)  # the model copied the snippet, marker and all
+    with pytest.raises(OutputRejected, match="elision marker") as info:
+        applier(echo).apply(ORIGINAL, SNIPPET)
+    assert "# ... existing code ..." in info.value.text
+
+
+def test_marker_like_lines_already_in_the_original_may_stay():
+    stub = "class P:\n    def f(self):\n        ...\n"
+    assert leaked_markers(stub, stub, "...") == []
+    assert leaked_markers(stub + "...\n", stub, "...") == ["..."]
+
+
+def test_context_too_long_says_how_many_tokens():
+    with pytest.raises(ContextTooLong) as info:
+        applier(prompt.expected_answer(UPDATED), n_ctx=200).apply(ORIGINAL, SNIPPET)
+    assert info.value.limit == 200
+    assert info.value.needed > 200
+    assert f"{info.value.needed} tokens" in str(info.value)
+
+
+@pytest.mark.parametrize("snippet", ["", "  \n\n", "// ... existing code ...\n", "# ...\n\n# ... rest ...\n"])
+def test_empty_or_marker_only_snippet_is_refused(snippet):
+    with pytest.raises(InputError):
+        applier("x").apply(ORIGINAL, snippet)
+
+
+def test_prompt_layout():
+    msgs = prompt.messages("a = 1", "a = 2", "bump a")
+    user = msgs[-1]["content"]
+    assert "<instruction>bump a</instruction>" in user
+    assert "<code>\na = 1\n</code>" in user
+    assert "<update>\na = 2\n</update>" in user
+    assert "<instruction>" not in prompt.messages("a", "b")[-1]["content"]
+
+
+@pytest.mark.parametrize(
+    "answer,original,expected",
+    [  # the docstring's examples
+        ("a\nb\n</updated-code>", "x\n", "a\nb\n"),
+        ("a\nb\n</updated-code>", "x", "a\nb"),
+        ("a\nb", "x\n", None),
+        ("a\n\n\n</updated-code>junk", "x\n\n", "a\n\n\n"),
+    ],
+)
+def test_extract(answer, original, expected):
+    assert prompt.extract(answer, original) == expected
