@@ -22,6 +22,10 @@ MARKER_RE = re.compile(
     re.IGNORECASE,
 )
 _BARE = re.compile(rf"^\s*{_ELLIPSIS}\s*$")
+# Without a comment opener, "...name" is JS/TS spread or Go/Python syntax, not prose:
+# a leading ellipsis glued to an identifier, or followed by code punctuation (prose
+# such as "...existing code..." closes with an ellipsis, so it stays a marker).
+_SPREAD = re.compile(rf"^{_ELLIPSIS}(?!.*{_ELLIPSIS}$)(?:[\w$]|.*[,;()=\[\]{{}}])")
 _PHRASE_ONLY = re.compile(rf"^\s*{_OPEN}\s*{_PHRASE}\b.*(?:code|here|unchanged|same|before|file|lines?|implementation|methods?|functions?)\W*{_CLOSE}\s*$", re.IGNORECASE)
 
 
@@ -36,11 +40,14 @@ def is_marker(line: str) -> bool:
         is_marker("    // existing code here")         -> True
         is_marker("x = [...]")                         -> False
         is_marker("    pass  # keep going")            -> False
+        is_marker("  ...state,")                       -> False  (JS spread)
     """
     if _BARE.match(line):
         return True
     s = line.strip()
     if not s or not re.match(_OPEN + "|" + _ELLIPSIS, s):
+        return False
+    if re.match(_ELLIPSIS, s) and _SPREAD.match(s):
         return False
     if MARKER_RE.match(line) and re.search(_ELLIPSIS, s):
         return True

@@ -1,0 +1,273 @@
+"""Turn anchored hunks into replaced spans of the original, then into the merged text.
+
+A hunk replaces the original lines from its first to its last anchor, widened:
+
+* outwards over lines that match verbatim (context the DP did not need, blank lines);
+* backwards over a block opener the snippet rewrote: ``def new_name(x):`` above an
+  anchored body line replaces ``def old_name(x):`` (a rename or a signature change);
+* forwards to the end of the block the snippet closes: after ``def f():`` and its new
+  body, a marker at the indent of ``def`` says the old body is gone; a closing ``}``
+  whose opener is anchored maps to the original block's ``}``.
+
+Example: original ``def f():\\n    a()\\n    b()\\n\\ndef g(): ...``, snippet
+``def f():\\n    c()\\n# ... existing code ...`` -> ``def f():\\n    c()\\n\\ndef g(): ...``.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from fastapply.merge.anchor import STRUCTURAL, WHITESPACE, Anchor
+from fastapply.merge.segment import Hunk, indent, ws_key
+from fastapply.merge.structure import Definition
+
+_CLOSER = re.compile(r"^\s*(?:[\]\)\}>]+[\]\)\}>;,.\s]*|end\b.*|fi|done|esac|endif|#endif.*)$")
+_C_LIKE = {"c", "cpp"}
+
+
+class Refusal(Exception):
+    """The merge cannot be done safely; the message says why."""
+
+
+@dataclass
+class Span:
+    start: int  # first original line replaced
+    end: int  # last original line replaced; start - 1 for a pure insertion
+    lines: list[str]
+
+
+@dataclass
+class Plan:
+    spans: list[Span] = field(default_factory=list)
+    confidence: float = 1.0
+    reasons: list[str] = field(default_factory=list)
+
+    def doubt(self, factor: float, reason: str) -> None:
+        self.confidence *= factor
+        self.reasons.append(reason)
+
+
+@dataclass(frozen=True)
+class Context:
+    snippet: list[str]
+    original: list[str]
+    language: str
+    orig_defs: dict[int, Definition]  # by line; empty without tree-sitter
+    snip_defs: dict[int, Definition]
+
+
+def _eq(a: str, b: str) -> bool:
+    return ws_key(a) == ws_key(b)
+
+
+def is_closer(line: str) -> bool:
+    return bool(_CLOSER.match(line)) and bool(line.strip())
+
+
+def _opener_of(ctx: Context, i: int, flags: list[bool]) -> int | None:
+    """The snippet line whose block the closer at i closes: nearest shallower-or-equal line above."""
+    for k in range(i - 1, -1, -1):
+        line = ctx.snippet[k]
+        if flags[k] or not line.strip() or is_closer(line):
+            continue
+        if indent(line) <= indent(ctx.snippet[i]):
+            return k
+    return None
+
+
+def _block_end(ctx: Context, after: int, level: int, limit: int) -> tuple[int, int]:
+    """Scan the original after line `after` for the first line at indent <= level.
+
+    Returns (last non-blank line inside, index of that first shallower line or limit).
+    C preprocessor lines sit in column 0 inside blocks and are skipped.
+    """
+    last, j = after, after + 1
+    while j < limit:
+        line = ctx.original[j]
+        if line.strip() and not (ctx.language in _C_LIKE and line.lstrip().startswith("#")):
+            if indent(line) <= level:
+                break
+            last = j
+        j += 1
+    return last, j
+
+
+def _anchor_closer(ctx: Context, hunk: Hunk, anchors: dict[int, Anchor], flags, prev_end: int, limit: int) -> None:
+    """A hunk of only closers and new lines: pin its first closer to the block it closes."""
+    for i in range(hunk.start, hunk.end + 1):
+        if not is_closer(ctx.snippet[i]):
+            continue
+        opener = _opener_of(ctx, i, flags)
+        if opener is None or opener not in anchors:
+            return
+        k = anchors[opener].orig
+        level = indent(ctx.original[k]) + indent(ctx.snippet[i]) - indent(ctx.snippet[opener])
+        _, j = _block_end(ctx, max(k, prev_end), level, limit)
+        if j < limit and _eq(ctx.snippet[i], ctx.original[j]):
+            anchors[i] = Anchor(j, STRUCTURAL, True)
+        return
+
+
+def _closes_earlier_block(ctx: Context, following: Hunk, hunk: Hunk, flags: list[bool]) -> bool:
+    """Whether the next hunk opens with a closer of a block opened in or before this hunk."""
+    first = next(k for k in range(following.start, following.end + 1) if ctx.snippet[k].strip())
+    if not is_closer(ctx.snippet[first]):
+        return False
+    opener = _opener_of(ctx, first, flags)
+    return opener is not None and opener <= hunk.end
+
+
+def _edge_hunk(ctx: Context, hunk: Hunk, prev_end: int, plan: Plan) -> Span:
+    """Place an unanchored hunk at the file start or end, matching shared edge lines."""
+    snip, orig = ctx.snippet, ctx.original
+    lines = snip[hunk.start : hunk.end + 1]
+    if hunk.marker_before is None and hunk.marker_after is not None:
+        j = 0
+        while j < len(lines) and j < len(orig) and _eq(lines[j], orig[j]):
+            j += 1
+        plan.doubt(0.9, f"hunk '{lines[0].strip()}' matches nothing: placed at the start of the file")
+        return Span(0, j - 1, lines)
+    if hunk.marker_after is None and hunk.marker_before is not None:
+        last = max((j for j, line in enumerate(orig) if line.strip()), default=-1)
+        i, j = len(lines) - 1, last
+        while i >= 0 and j > prev_end and _eq(lines[i], orig[j]):
+            i, j = i - 1, j - 1
+        if i >= 0:
+            plan.doubt(0.9, f"hunk '{lines[0].strip()}' matches nothing: appended at the end of the file")
+        return Span(j + 1, last, lines)
+    raise Refusal(f"cannot place the hunk starting '{lines[0].strip()}': none of its lines match the original")
+
+
+def _widen_head(ctx: Context, hunk: Hunk, first: int, start: int, prev_end: int, plan: Plan) -> tuple[int, int]:
+    """Extend the span start backwards; returns (last head snippet line, span start)."""
+    snip, orig = ctx.snippet, ctx.original
+    i, j = first - 1, start - 1
+    while i >= hunk.start and j > prev_end and _eq(snip[i], orig[j]):
+        i, j = i - 1, j - 1
+    head = [k for k in range(hunk.start, i + 1) if snip[k].strip()]
+    if not head:
+        return i, j + 1
+    h, inside = head[-1], i + 1
+    rel = indent(snip[h]) - indent(snip[inside])
+    if rel >= 0:
+        return i, j + 1
+    # The snippet's last new line opens the block the anchored line sits in: find the
+    # original opener of that block; the snippet rewrote it (rename, new signature).
+    target = indent(orig[j + 1]) + rel
+    for k in range(j, prev_end, -1):
+        if not orig[k].strip():
+            continue
+        if indent(orig[k]) < target:
+            break
+        if indent(orig[k]) == target:
+            old, new = ctx.orig_defs.get(k), ctx.snip_defs.get(h)
+            if old and new and old.family != new.family:
+                raise Refusal(f"'{snip[h].strip()}' would replace '{orig[k].strip()}', a different kind of definition")
+            what = f"renamed {old.name} -> {new.name}" if old and new and old.name != new.name else "rewritten"
+            plan.doubt(0.9, f"block opener '{orig[k].strip()}' {what} as '{snip[h].strip()}'")
+            return i, k
+    return i, j + 1
+
+
+def _widen_tail(
+    ctx: Context, hunk: Hunk, last: int, end: int, flags: list[bool], limit: int, marker_in_block: bool
+) -> tuple[int, int]:
+    """Extend the span end forwards; returns (first tail snippet line, span end).
+
+    A marker right after the hunk keeps the rest of the block when it is inside it
+    (indented at least as deep as the new lines, or followed by the block's closer);
+    otherwise the snippet closed the block and its remaining original lines go.
+    A hunk with no new lines after its last anchor never drops anything: the marker
+    then plainly stands for what follows, whatever its indentation.
+    """
+    snip, orig = ctx.snippet, ctx.original
+    i, j = last + 1, end + 1
+    while i <= hunk.end and j < limit and _eq(snip[i], orig[j]):
+        i, j = i + 1, j + 1
+    first_tail, end, matched = i, j - 1, i - 1
+    tail = [k for k in range(first_tail, hunk.end + 1) if snip[k].strip()]
+    closers: list[int] = []
+    for k in reversed(tail):
+        opener = _opener_of(ctx, k, flags) if is_closer(snip[k]) else None
+        if opener is None or opener >= first_tail:
+            break
+        closers.insert(0, k)
+    body = [k for k in tail if k not in closers]
+    if not closers and (not body or marker_in_block):
+        return first_tail, end
+    if closers:
+        level = indent(snip[closers[0]])
+    elif hunk.marker_after is not None:
+        level = min([hunk.marker_after] + [indent(snip[k]) for k in body])
+    else:
+        level = min([indent(snip[matched])] + [indent(snip[k]) for k in body])
+    level += indent(orig[end]) - indent(snip[matched])
+    inside, j = _block_end(ctx, end, level, limit)
+    if closers:
+        for k in closers:
+            while j < limit and not orig[j].strip():
+                j += 1
+            if j >= limit or not _eq(snip[k], orig[j]):
+                found = orig[j].strip() if j < limit else "end of file"
+                raise Refusal(f"closing line '{snip[k].strip()}' does not match the original block end ('{found}')")
+            inside, j = j, j + 1
+    return first_tail, max(end, inside)
+
+
+def place(ctx: Context, hunks: list[Hunk], anchors: dict[int, Anchor], flags: list[bool]) -> Plan:
+    """Spans for all hunks, in order, or Refusal."""
+    plan = Plan()
+    anchors = dict(anchors)
+    first_anchor = [min((anchors[i].orig for i in range(h.start, h.end + 1) if i in anchors), default=None) for h in hunks]
+    prev_end = -1
+    for n, hunk in enumerate(hunks):
+        later = [a for a in first_anchor[n + 1 :] if a is not None]
+        limit = min(later, default=len(ctx.original))
+        mine = [i for i in range(hunk.start, hunk.end + 1) if i in anchors]
+        if not mine:
+            _anchor_closer(ctx, hunk, anchors, flags, prev_end, limit)
+            mine = [i for i in range(hunk.start, hunk.end + 1) if i in anchors]
+        if not mine:
+            span = _edge_hunk(ctx, hunk, prev_end, plan)
+        else:
+            first, last = mine[0], mine[-1]
+            if anchors[first].orig <= prev_end:
+                raise Refusal(f"overlapping hunks at original line {anchors[first].orig + 1}")
+            head_end, start = _widen_head(ctx, hunk, first, anchors[first].orig, prev_end, plan)
+            in_block = n + 1 < len(hunks) and _closes_earlier_block(ctx, hunks[n + 1], hunk, flags)
+            tail_start, end = _widen_tail(ctx, hunk, last, anchors[last].orig, flags, limit, in_block)
+            lo, hi = hunk.start, hunk.end
+            # Blank lines between a marker and matched code are layout around the marker.
+            if hunk.marker_before is not None and all(not ctx.snippet[k].strip() for k in range(lo, head_end + 1)):
+                lo = head_end + 1
+            if hunk.marker_after is not None and all(not ctx.snippet[k].strip() for k in range(tail_start, hi + 1)):
+                hi = tail_start - 1
+            span = Span(start, end, ctx.snippet[lo : hi + 1])
+            if all(not anchors[i].unique for i in mine) and not _unchanged(span, ctx):
+                plan.doubt(0.95, f"hunk at original line {start + 1} placed by order among repeated lines")
+        if span.start <= prev_end:
+            raise Refusal(f"overlapping hunks at original line {span.start + 1}")
+        plan.spans.append(span)
+        prev_end = max(prev_end, span.end)
+    levels = [a.level for a in anchors.values()]
+    if WHITESPACE in levels:
+        plan.doubt(0.95, f"{levels.count(WHITESPACE)} line(s) anchored ignoring whitespace")
+    if STRUCTURAL in levels:
+        plan.doubt(0.85, f"{levels.count(STRUCTURAL)} line(s) anchored by structure (definition name or block end)")
+    return plan
+
+
+def _unchanged(span: Span, ctx: Context) -> bool:
+    """A span that reproduces its original lines exactly changes nothing, wherever it sits."""
+    return [ws_key(x) for x in span.lines] == [ws_key(x) for x in ctx.original[span.start : span.end + 1]]
+
+
+def assemble(original: list[str], spans: list[Span]) -> list[str]:
+    out: list[str] = []
+    pos = 0
+    for span in spans:
+        out.extend(original[pos : span.start])
+        out.extend(span.lines)
+        pos = span.end + 1
+    out.extend(original[pos:])
+    return out
