@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from fastapply.merge.segment import Hunk, indent, ws_key
 
 EXACT, WHITESPACE, STRUCTURAL = "exact", "whitespace", "structural"
+BLOCK = "block"  # a closer pinned to the end of the block its anchored opener starts
 _WEIGHT = {EXACT: 1.0, WHITESPACE: 0.9, STRUCTURAL: 0.8}
 _MAX_CANDIDATES = 40  # a line this common carries no position information
 _DELETE_COST = 0.001  # per original line a hunk skips beyond the lines it rewrites

@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from difflib import SequenceMatcher
 
-from fastapply.merge.anchor import STRUCTURAL, WHITESPACE, Anchor
+from fastapply.merge.anchor import BLOCK, STRUCTURAL, WHITESPACE, Anchor, informative
 from fastapply.merge.segment import Hunk, indent, ws_key
 from fastapply.merge.structure import Definition
 
 _CLOSER = re.compile(r"^\s*(?:[\]\)\}>]+[\]\)\}>;,.\s]*|end\b.*|fi|done|esac|endif|#endif.*)$")
 _C_LIKE = {"c", "cpp"}
+_WORDS = re.compile(r"\w+")
+_LOOKALIKE = 0.8  # similarity above which an inserted line may really be a modification
 
 
 class Refusal(Exception):
@@ -104,8 +107,54 @@ def _anchor_closer(ctx: Context, hunk: Hunk, anchors: dict[int, Anchor], flags, 
         level = indent(ctx.original[k]) + indent(ctx.snippet[i]) - indent(ctx.snippet[opener])
         _, j = _block_end(ctx, max(k, prev_end), level, limit)
         if j < limit and _eq(ctx.snippet[i], ctx.original[j]):
-            anchors[i] = Anchor(j, STRUCTURAL, True)
+            anchors[i] = Anchor(j, BLOCK, True)
         return
+
+
+def _trim_blank_edges(ctx: Context, hunk: Hunk, head_end: int, tail_start: int, start: int, end: int) -> list[str]:
+    """The hunk's lines, minus blank lines at a marker edge that are layout, not content.
+
+    Blank lines between a marker and the hunk belong to the marker's surroundings: they
+    go when nothing but blanks separates them from matched code, or when the original
+    already has blank lines on that side (its spacing is kept instead).
+    """
+    snip, orig = ctx.snippet, ctx.original
+    lo, hi = hunk.start, hunk.end
+    if hunk.marker_before is not None:
+        all_blank = all(not snip[k].strip() for k in range(lo, head_end + 1))
+        if all_blank or (start > 0 and not orig[start - 1].strip()):
+            while lo <= hi and (not snip[lo].strip()) and (all_blank or lo <= head_end):
+                lo += 1
+    if hunk.marker_after is not None:
+        all_blank = all(not snip[k].strip() for k in range(tail_start, hi + 1))
+        if all_blank or (end + 1 < len(orig) and not orig[end + 1].strip()):
+            while hi >= lo and not snip[hi].strip():
+                hi -= 1
+    return snip[lo : hi + 1]
+
+
+def _lookalikes(ctx: Context, hunk: Hunk, head, tail, bounds, plan: Plan) -> None:
+    """Doubt a new line inserted next to a marker that closely resembles the original line
+    the marker keeps right there: lazy semantics say insertion, but the model may have
+    meant to modify that line (``square(3)`` -> ``square(4)``) without showing context.
+    """
+    snip, orig = ctx.snippet, ctx.original
+    (head_end, start, rewrote), (tail_start, end, closed), (prev_end, limit) = head, tail, bounds
+    pairs = []
+    if hunk.marker_before is not None and not rewrote:
+        new = next((k for k in range(head_end, hunk.start - 1, -1) if snip[k].strip()), None)
+        old = next((k for k in range(start - 1, prev_end, -1) if orig[k].strip()), None)
+        pairs.append((new, old))
+    if hunk.marker_after is not None and not closed:
+        new = next((k for k in range(tail_start, hunk.end + 1) if snip[k].strip()), None)
+        old = next((k for k in range(end + 1, limit) if orig[k].strip()), None)
+        pairs.append((new, old))
+    for new, old in pairs:
+        if new is None or old is None:
+            continue
+        a, b = snip[new].strip(), orig[old].strip()
+        if _lookalike(a, b):
+            plan.doubt(0.6, f"new line '{a}' next to a marker resembles original '{b}': inserted, not replaced")
 
 
 def _closes_earlier_block(ctx: Context, following: Hunk, hunk: Hunk, flags: list[bool]) -> bool:
@@ -117,15 +166,38 @@ def _closes_earlier_block(ctx: Context, following: Hunk, hunk: Hunk, flags: list
     return opener is not None and opener <= hunk.end
 
 
+def _lookalike(a: str, b: str) -> bool:
+    """Whether line a looks like an edited b: same two leading words, mostly same text.
+
+    ``def a(x):`` / ``def a():`` and ``self.x = 2`` / ``self.x = 1`` qualify;
+    ``import re`` / ``import os`` and ``def d():`` / ``def a():`` (new siblings) do not.
+    """
+    a, b = a.strip(), b.strip()
+    if a == b or not informative(a) or _WORDS.findall(a)[:2] != _WORDS.findall(b)[:2]:
+        return False
+    matcher = SequenceMatcher(None, a, b)
+    return matcher.real_quick_ratio() >= _LOOKALIKE and matcher.quick_ratio() >= _LOOKALIKE and matcher.ratio() >= _LOOKALIKE
+
+
+def _resembled(line: str, original: list[str]) -> str | None:
+    """An original line that `line` is probably a modified version of, if any."""
+    return next((other.strip() for other in original if _lookalike(line, other)), None)
+
+
 def _edge_hunk(ctx: Context, hunk: Hunk, prev_end: int, plan: Plan) -> Span:
     """Place an unanchored hunk at the file start or end, matching shared edge lines."""
     snip, orig = ctx.snippet, ctx.original
     lines = snip[hunk.start : hunk.end + 1]
+    label = next(line.strip() for line in lines if line.strip())
+    for line in lines:
+        twin = _resembled(line, orig)
+        if twin is not None:
+            raise Refusal(f"hunk line '{line.strip()}' anchors nowhere but resembles original '{twin}': refusing to guess")
     if hunk.marker_before is None and hunk.marker_after is not None:
         j = 0
         while j < len(lines) and j < len(orig) and _eq(lines[j], orig[j]):
             j += 1
-        plan.doubt(0.9, f"hunk '{lines[0].strip()}' matches nothing: placed at the start of the file")
+        plan.doubt(0.9, f"hunk '{label}' matches nothing: placed at the start of the file")
         return Span(0, j - 1, lines)
     if hunk.marker_after is None and hunk.marker_before is not None:
         last = max((j for j, line in enumerate(orig) if line.strip()), default=-1)
@@ -133,24 +205,24 @@ def _edge_hunk(ctx: Context, hunk: Hunk, prev_end: int, plan: Plan) -> Span:
         while i >= 0 and j > prev_end and _eq(lines[i], orig[j]):
             i, j = i - 1, j - 1
         if i >= 0:
-            plan.doubt(0.9, f"hunk '{lines[0].strip()}' matches nothing: appended at the end of the file")
+            plan.doubt(0.9, f"hunk '{label}' matches nothing: appended at the end of the file")
         return Span(j + 1, last, lines)
-    raise Refusal(f"cannot place the hunk starting '{lines[0].strip()}': none of its lines match the original")
+    raise Refusal(f"cannot place the hunk starting '{label}': none of its lines match the original")
 
 
-def _widen_head(ctx: Context, hunk: Hunk, first: int, start: int, prev_end: int, plan: Plan) -> tuple[int, int]:
-    """Extend the span start backwards; returns (last head snippet line, span start)."""
+def _widen_head(ctx: Context, hunk: Hunk, first: int, start: int, prev_end: int, plan: Plan) -> tuple[int, int, bool]:
+    """Extend the span start backwards; returns (last head snippet line, span start, opener rewritten)."""
     snip, orig = ctx.snippet, ctx.original
     i, j = first - 1, start - 1
     while i >= hunk.start and j > prev_end and _eq(snip[i], orig[j]):
         i, j = i - 1, j - 1
     head = [k for k in range(hunk.start, i + 1) if snip[k].strip()]
     if not head:
-        return i, j + 1
+        return i, j + 1, False
     h, inside = head[-1], i + 1
     rel = indent(snip[h]) - indent(snip[inside])
     if rel >= 0:
-        return i, j + 1
+        return i, j + 1, False
     # The snippet's last new line opens the block the anchored line sits in: find the
     # original opener of that block; the snippet rewrote it (rename, new signature).
     target = indent(orig[j + 1]) + rel
@@ -165,14 +237,14 @@ def _widen_head(ctx: Context, hunk: Hunk, first: int, start: int, prev_end: int,
                 raise Refusal(f"'{snip[h].strip()}' would replace '{orig[k].strip()}', a different kind of definition")
             what = f"renamed {old.name} -> {new.name}" if old and new and old.name != new.name else "rewritten"
             plan.doubt(0.9, f"block opener '{orig[k].strip()}' {what} as '{snip[h].strip()}'")
-            return i, k
-    return i, j + 1
+            return i, k, True
+    return i, j + 1, False
 
 
 def _widen_tail(
     ctx: Context, hunk: Hunk, last: int, end: int, flags: list[bool], limit: int, marker_in_block: bool
-) -> tuple[int, int]:
-    """Extend the span end forwards; returns (first tail snippet line, span end).
+) -> tuple[int, int, bool]:
+    """Extend the span end forwards; returns (first tail snippet line, span end, block rule used).
 
     A marker right after the hunk keeps the rest of the block when it is inside it
     (indented at least as deep as the new lines, or followed by the block's closer);
@@ -184,24 +256,30 @@ def _widen_tail(
     i, j = last + 1, end + 1
     while i <= hunk.end and j < limit and _eq(snip[i], orig[j]):
         i, j = i + 1, j + 1
-    first_tail, end, matched = i, j - 1, i - 1
+    first_tail, end = i, j - 1
+    # Indents are compared through the last non-blank matched pair (blank lines have none).
+    back = next(d for d in range(first_tail - last) if snip[first_tail - 1 - d].strip())
+    matched, matched_orig = first_tail - 1 - back, end - back
     tail = [k for k in range(first_tail, hunk.end + 1) if snip[k].strip()]
     closers: list[int] = []
     for k in reversed(tail):
-        opener = _opener_of(ctx, k, flags) if is_closer(snip[k]) else None
-        if opener is None or opener >= first_tail:
+        if not is_closer(snip[k]):
+            break
+        opener = _opener_of(ctx, k, flags)
+        # A closer with no opener in the snippet closes a block opened in elided code.
+        if opener is not None and opener >= first_tail:
             break
         closers.insert(0, k)
     body = [k for k in tail if k not in closers]
     if not closers and (not body or marker_in_block):
-        return first_tail, end
+        return first_tail, end, False
     if closers:
         level = indent(snip[closers[0]])
     elif hunk.marker_after is not None:
         level = min([hunk.marker_after] + [indent(snip[k]) for k in body])
     else:
         level = min([indent(snip[matched])] + [indent(snip[k]) for k in body])
-    level += indent(orig[end]) - indent(snip[matched])
+    level += indent(orig[matched_orig]) - indent(snip[matched])
     inside, j = _block_end(ctx, end, level, limit)
     if closers:
         for k in closers:
@@ -211,7 +289,7 @@ def _widen_tail(
                 found = orig[j].strip() if j < limit else "end of file"
                 raise Refusal(f"closing line '{snip[k].strip()}' does not match the original block end ('{found}')")
             inside, j = j, j + 1
-    return first_tail, max(end, inside)
+    return first_tail, max(end, inside), True
 
 
 def place(ctx: Context, hunks: list[Hunk], anchors: dict[int, Anchor], flags: list[bool]) -> Plan:
@@ -233,16 +311,11 @@ def place(ctx: Context, hunks: list[Hunk], anchors: dict[int, Anchor], flags: li
             first, last = mine[0], mine[-1]
             if anchors[first].orig <= prev_end:
                 raise Refusal(f"overlapping hunks at original line {anchors[first].orig + 1}")
-            head_end, start = _widen_head(ctx, hunk, first, anchors[first].orig, prev_end, plan)
+            head_end, start, rewrote = _widen_head(ctx, hunk, first, anchors[first].orig, prev_end, plan)
             in_block = n + 1 < len(hunks) and _closes_earlier_block(ctx, hunks[n + 1], hunk, flags)
-            tail_start, end = _widen_tail(ctx, hunk, last, anchors[last].orig, flags, limit, in_block)
-            lo, hi = hunk.start, hunk.end
-            # Blank lines between a marker and matched code are layout around the marker.
-            if hunk.marker_before is not None and all(not ctx.snippet[k].strip() for k in range(lo, head_end + 1)):
-                lo = head_end + 1
-            if hunk.marker_after is not None and all(not ctx.snippet[k].strip() for k in range(tail_start, hi + 1)):
-                hi = tail_start - 1
-            span = Span(start, end, ctx.snippet[lo : hi + 1])
+            tail_start, end, closed = _widen_tail(ctx, hunk, last, anchors[last].orig, flags, limit, in_block)
+            _lookalikes(ctx, hunk, (head_end, start, rewrote), (tail_start, end, closed), (prev_end, limit), plan)
+            span = Span(start, end, _trim_blank_edges(ctx, hunk, head_end, tail_start, start, end))
             if all(not anchors[i].unique for i in mine) and not _unchanged(span, ctx):
                 plan.doubt(0.95, f"hunk at original line {start + 1} placed by order among repeated lines")
         if span.start <= prev_end:
@@ -253,7 +326,7 @@ def place(ctx: Context, hunks: list[Hunk], anchors: dict[int, Anchor], flags: li
     if WHITESPACE in levels:
         plan.doubt(0.95, f"{levels.count(WHITESPACE)} line(s) anchored ignoring whitespace")
     if STRUCTURAL in levels:
-        plan.doubt(0.85, f"{levels.count(STRUCTURAL)} line(s) anchored by structure (definition name or block end)")
+        plan.doubt(0.85, f"{levels.count(STRUCTURAL)} line(s) anchored by definition kind and name only")
     return plan
 
 
