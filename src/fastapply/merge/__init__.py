@@ -1,13 +1,23 @@
-"""Deterministic lazy merge: apply a lazy edit snippet to a file without a model.
+r"""Deterministic lazy merge: apply a lazy edit snippet to a file without a model.
 
-Worked example (the tests reuse it):
+Worked example (the tests run these as doctests):
 
-    original:                 snippet:                          merged:
-    def a():                  # ... existing code ...           def a():
-        return 1              def b():                              return 1
-                                  return 20
-    def b():                  # ... existing code ...           def b():
-        return 2                                                    return 20
+    >>> original = "def a():\n    return 1\n\ndef b():\n    return 2\n"
+    >>> snippet = "# ... existing code ...\ndef b():\n    return 20\n"
+    >>> print(merge(original, snippet, path="m.py").text, end="")
+    def a():
+        return 1
+    <BLANKLINE>
+    def b():
+        return 20
+
+A line the original repeats is placed by its neighbours, and refused without them:
+
+    >>> original = "class A:\n    def f(self):\n        return 1\n\nclass B:\n    def f(self):\n        return 1\n"
+    >>> merge(original, "# ...\nclass B:\n    def f(self):\n        return 2\n", path="m.py").text.splitlines()[-1]
+    '        return 2'
+    >>> merge(original, "# ...\n    def f(self):\n        return 2\n# ...\n", path="m.py").reasons
+    ['ambiguous anchor: the snippet fits the original at more than one place (lines [2, 6])']
 
 The snippet's concrete lines are anchored to the original (exact, then ignoring
 whitespace, then by definition name via tree-sitter when installed), each hunk

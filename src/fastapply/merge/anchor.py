@@ -36,7 +36,7 @@ class Anchor:
 
 def informative(line: str) -> bool:
     """Lines like ``}`` or ``)`` match everywhere; they are placed by structure, not here."""
-    return sum(c.isalnum() for c in line) >= 3
+    return sum(c.isalnum() for c in line) >= 2
 
 
 def candidates(

@@ -153,7 +153,7 @@ def _lookalikes(ctx: Context, hunk: Hunk, head, tail, bounds, plan: Plan) -> Non
         if new is None or old is None:
             continue
         a, b = snip[new].strip(), orig[old].strip()
-        if _lookalike(a, b):
+        if a != b and SequenceMatcher(None, a, b).ratio() >= _LOOKALIKE:
             plan.doubt(0.6, f"new line '{a}' next to a marker resembles original '{b}': inserted, not replaced")
 
 
@@ -217,6 +217,10 @@ def _widen_head(ctx: Context, hunk: Hunk, first: int, start: int, prev_end: int,
     while i >= hunk.start and j > prev_end and _eq(snip[i], orig[j]):
         i, j = i - 1, j - 1
     head = [k for k in range(hunk.start, i + 1) if snip[k].strip()]
+    # Blank lines matched last separate the new lines from the anchor; the original's
+    # blank lines before the span stay, so the new code gets spacing on both sides.
+    while head and i + 1 < first and not snip[i + 1].strip():
+        i, j = i + 1, j + 1
     if not head:
         return i, j + 1, False
     h, inside = head[-1], i + 1
@@ -256,6 +260,9 @@ def _widen_tail(
     i, j = last + 1, end + 1
     while i <= hunk.end and j < limit and _eq(snip[i], orig[j]):
         i, j = i + 1, j + 1
+    if any(snip[k].strip() for k in range(i, hunk.end + 1)):
+        while i - 1 > last and not snip[i - 1].strip():  # as in _widen_head
+            i, j = i - 1, j - 1
     first_tail, end = i, j - 1
     # Indents are compared through the last non-blank matched pair (blank lines have none).
     back = next(d for d in range(first_tail - last) if snip[first_tail - 1 - d].strip())
@@ -289,7 +296,7 @@ def _widen_tail(
                 found = orig[j].strip() if j < limit else "end of file"
                 raise Refusal(f"closing line '{snip[k].strip()}' does not match the original block end ('{found}')")
             inside, j = j, j + 1
-    return first_tail, max(end, inside), True
+    return first_tail, max(end, inside), inside > end or bool(closers)
 
 
 def place(ctx: Context, hunks: list[Hunk], anchors: dict[int, Anchor], flags: list[bool]) -> Plan:
