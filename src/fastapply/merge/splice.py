@@ -101,6 +101,8 @@ def _anchor_closer(ctx: Context, hunk: Hunk, anchors: dict[int, Anchor], flags, 
         if not is_closer(ctx.snippet[i]):
             continue
         opener = _opener_of(ctx, i, flags)
+        if opener is not None and opener >= hunk.start:
+            continue  # closes a block the hunk itself opens
         if opener is None or opener not in anchors:
             return
         k = anchors[opener].orig
@@ -210,11 +212,19 @@ def _edge_hunk(ctx: Context, hunk: Hunk, prev_end: int, plan: Plan) -> Span:
     raise Refusal(f"cannot place the hunk starting '{label}': none of its lines match the original")
 
 
-def _widen_head(ctx: Context, hunk: Hunk, first: int, start: int, prev_end: int, plan: Plan) -> tuple[int, int, bool]:
+def _closes_new_block(ctx: Context, hunk: Hunk, i: int, flags: list[bool]) -> bool:
+    """A closer for a block opened by unmatched lines just above it (a new method's ``}``)."""
+    if not is_closer(ctx.snippet[i]):
+        return False
+    opener = _opener_of(ctx, i, flags)
+    return opener is not None and opener >= hunk.start
+
+
+def _widen_head(ctx: Context, hunk: Hunk, first: int, start: int, prev_end: int, flags: list[bool], plan: Plan) -> tuple[int, int, bool]:
     """Extend the span start backwards; returns (last head snippet line, span start, opener rewritten)."""
     snip, orig = ctx.snippet, ctx.original
     i, j = first - 1, start - 1
-    while i >= hunk.start and j > prev_end and _eq(snip[i], orig[j]):
+    while i >= hunk.start and j > prev_end and _eq(snip[i], orig[j]) and not _closes_new_block(ctx, hunk, i, flags):
         i, j = i - 1, j - 1
     head = [k for k in range(hunk.start, i + 1) if snip[k].strip()]
     # Blank lines matched last separate the new lines from the anchor; the original's
@@ -318,7 +328,7 @@ def place(ctx: Context, hunks: list[Hunk], anchors: dict[int, Anchor], flags: li
             first, last = mine[0], mine[-1]
             if anchors[first].orig <= prev_end:
                 raise Refusal(f"overlapping hunks at original line {anchors[first].orig + 1}")
-            head_end, start, rewrote = _widen_head(ctx, hunk, first, anchors[first].orig, prev_end, plan)
+            head_end, start, rewrote = _widen_head(ctx, hunk, first, anchors[first].orig, prev_end, flags, plan)
             in_block = n + 1 < len(hunks) and _closes_earlier_block(ctx, hunks[n + 1], hunk, flags)
             tail_start, end, closed = _widen_tail(ctx, hunk, last, anchors[last].orig, flags, limit, in_block)
             _lookalikes(ctx, hunk, (head_end, start, rewrote), (tail_start, end, closed), (prev_end, limit), plan)
