@@ -155,6 +155,8 @@ def _lookalikes(ctx: Context, hunk: Hunk, head, tail, bounds, plan: Plan) -> Non
         if new is None or old is None:
             continue
         a, b = snip[new].strip(), orig[old].strip()
+        if _lookalike(a, b) and a.endswith(("{", ":")) and b.endswith(("{", ":")):
+            raise Refusal(f"new block opener '{a}' sits next to the original '{b}' it resembles: refusing to guess")
         if a != b and SequenceMatcher(None, a, b).ratio() >= _LOOKALIKE:
             plan.doubt(0.6, f"new line '{a}' next to a marker resembles original '{b}': inserted, not replaced")
 
@@ -233,14 +235,16 @@ def _widen_head(ctx: Context, hunk: Hunk, first: int, start: int, prev_end: int,
         i, j = i + 1, j + 1
     if not head:
         return i, j + 1, False
-    h, inside = head[-1], i + 1
-    rel = indent(snip[h]) - indent(snip[inside])
-    if rel >= 0:
+    # The anchored line's block opener in the snippet is a new line: the snippet rewrote
+    # the original opener of that block (rename, new signature). Only with the anchor at
+    # its original indentation, so that indents can be compared across the two texts.
+    inside = next(k for k in range(i + 1, first + 1) if snip[k].strip())
+    inside_orig = j + 1 + (inside - i - 1)
+    h = next((k for k in reversed(head) if indent(snip[k]) < indent(snip[inside])), None)
+    if h is None or snip[inside].rstrip() != orig[inside_orig].rstrip():
         return i, j + 1, False
-    # The snippet's last new line opens the block the anchored line sits in: find the
-    # original opener of that block; the snippet rewrote it (rename, new signature).
-    target = indent(orig[j + 1]) + rel
-    for k in range(j, prev_end, -1):
+    target = indent(snip[h])
+    for k in range(inside_orig - 1, prev_end, -1):
         if not orig[k].strip():
             continue
         if indent(orig[k]) < target:
