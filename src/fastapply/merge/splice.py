@@ -211,7 +211,7 @@ def _edge_hunk(ctx: Context, hunk: Hunk, prev_end: int, plan: Plan) -> Span:
         if i >= 0:
             plan.doubt(0.9, f"hunk '{label}' matches nothing: appended at the end of the file")
         return Span(j + 1, last, lines)
-    raise Refusal(f"cannot place the hunk starting '{label}': none of its lines match the original")
+    raise Refusal(f"cannot place the hunk starting '{label}': none of its lines match the original, or only in too many places")
 
 
 def _closes_new_block(ctx: Context, hunk: Hunk, i: int, flags: list[bool]) -> bool:
