@@ -77,7 +77,8 @@ def changed_regions(before: list[str], after: list[str]) -> list[tuple[int, int,
 def kept_ranges(regions: list[tuple[int, int, int, int]], n_after: int, context: int) -> list[tuple[int, int]]:
     """Half-open ranges of after-file lines the snippet shows: each change plus `context` lines on
     each side (a pure deletion is an empty range, so it keeps only the context around the gap);
-    ranges separated by fewer than MIN_ELIDED_RUN lines are merged."""
+    ranges separated by fewer than MIN_ELIDED_RUN lines are merged, and so are such runs at
+    the file's start and end."""
     spans = sorted((max(0, j1 - context), min(n_after, j2 + context)) for _, _, j1, j2 in regions)
     merged: list[tuple[int, int]] = []
     for start, end in spans:
@@ -85,6 +86,10 @@ def kept_ranges(regions: list[tuple[int, int, int, int]], n_after: int, context:
             merged[-1] = (merged[-1][0], max(merged[-1][1], end))
         else:
             merged.append((start, end))
+    if merged and merged[0][0] < MIN_ELIDED_RUN:
+        merged[0] = (0, merged[0][1])
+    if merged and n_after - merged[-1][1] < MIN_ELIDED_RUN:
+        merged[-1] = (merged[-1][0], n_after)
     return merged
 
 
@@ -127,14 +132,15 @@ _DEF_PATTERNS = (
     re.compile(r"^\s*(?:export\s+)?(?:abstract\s+)?(?:interface|enum|struct|trait|impl|type)\s+(?P<name>\w+)"),
     re.compile(r"^\s*(?:pub(?:\([^)]*\))?\s+)?fn\s+(?P<name>\w+)"),
     re.compile(r"^\s*func\s+(?:\([^)]*\)\s*)?(?P<name>\w+)"),
-    # C, C++, Java, JS/TS methods: `type name(args) {` or `name(args) {` on a header line.
-    re.compile(r"^\s*(?:[\w:<>\*&,\[\]]+\s+)*\**(?P<name>[A-Za-z_][\w:~]*)\s*\([^;]*\)\s*(?:const\s*)?(?:\{|:[^:]*\{?)?\s*$"),
+    # C, C++, Java, JS/TS methods: `type name(args) {` or `name(args) {`. The opening brace is
+    # required: without it a bare call statement (`print(x)`) would read as a definition.
+    re.compile(r"^\s*(?:[\w:<>\*&,\[\]]+\s+)*\**(?P<name>[A-Za-z_][\w:~]*)\s*\([^;]*\)\s*(?:const\s*)?(?::[^:{]*)?\{\s*$"),
 )
 _IMPORT = re.compile(
     r"^\s*(?:import\s+(?P<a>[\w.]+)|from\s+(?P<b>[\w.]+)\s+import\s|#\s*include\s*[<\"](?P<c>[^>\"]+)"
     r"|import\s.*\sfrom\s+['\"](?P<d>[^'\"]+)|(?:const|let|var)\s+.*=\s*require\(['\"](?P<e>[^'\"]+))"
 )
-_NOT_NAMES = {"if", "for", "while", "switch", "return", "catch", "sizeof", "else", "do", "elif", "with", "try"}
+_NOT_NAMES = {"if", "for", "while", "switch", "return", "catch", "sizeof", "else", "do", "elif", "with", "try", "function", "catch", "foreach"}
 
 
 def _def_name(line: str) -> str | None:
@@ -209,5 +215,5 @@ def describe_edit(original: str, expected: str, path: str) -> str:
     if any(not n for n in updated) or not clauses:
         # A change outside any recognisable definition: say where, not what we cannot name.
         clauses.append("update other code" if clauses else f"Update the code in `{path.rsplit('/', 1)[-1]}`")
-    text = "; ".join(clauses[:3])
+    text = "; ".join(c[0].lower() + c[1:] for c in clauses[:3])
     return text[0].upper() + text[1:] + "."
