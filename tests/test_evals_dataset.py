@@ -354,3 +354,14 @@ def test_real_benchmark_set():
     for t in tasks:
         per_package[t.source.rsplit("@", 1)[0]] = per_package.get(t.source.rsplit("@", 1)[0], 0) + 1
     assert max(per_package.values()) <= Filters().max_per_package
+
+
+@pytest.mark.network
+def test_real_set_rebuilds_byte_for_byte_from_the_download_cache(tmp_path):
+    first = build()  # fetches on first use, else reuses the cached build
+    downloads = cache_root() / "downloads"
+    (tmp_path / "benchset").mkdir()
+    (tmp_path / "benchset" / "downloads").symlink_to(downloads, target_is_directory=True)
+    second = build(cache_dir=tmp_path / "benchset")  # a fresh build, offline, from the same downloads
+    assert second != first and second.name == first.name
+    assert second.read_bytes() == first.read_bytes()

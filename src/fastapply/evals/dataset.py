@@ -23,8 +23,9 @@ from typing import Callable, Iterable
 from fastapply.evals import mining, snippets, stdlib
 from fastapply.languages import detect
 
-# Bump when the builder's output changes for the same manifest, so stale caches are not reused.
-BUILDER_VERSION = "1"
+# The builder's own code is part of the cache key: a change to how tasks are mined or rendered
+# must never be answered with a set built by the old code.
+BUILDER_MODULES = ("dataset.py", "mining.py", "snippets.py", "stdlib.py")
 MANIFEST = Path(__file__).with_name("manifest.json")
 LENGTH_BUCKETS = ((0, 100), (100, 200), (200, 400))
 
@@ -198,8 +199,11 @@ def read_manifest(path: Path) -> tuple[dict, list[mining.Source]]:
 
 
 def dataset_path(manifest_bytes: bytes, cache_dir: Path) -> Path:
-    digest = hashlib.sha256(BUILDER_VERSION.encode() + b"\0" + manifest_bytes).hexdigest()[:16]
-    return cache_dir / f"tasks-{digest}.jsonl"
+    digest = hashlib.sha256(manifest_bytes)
+    for name in BUILDER_MODULES:
+        digest.update(b"\0" + Path(__file__).with_name(name).read_bytes())
+    digest.update(Path(detect.__code__.co_filename).read_bytes())  # comment syntax comes from there
+    return cache_dir / f"tasks-{digest.hexdigest()[:16]}.jsonl"
 
 
 def build(
