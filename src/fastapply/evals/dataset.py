@@ -87,7 +87,9 @@ def refine_language(path: str, text: str) -> str:
     return name
 
 
-def reject_reason(pair: mining.FilePair, filters: Filters, stdlib_keys: frozenset[str]) -> str | None:
+def reject_reason(
+    pair: mining.FilePair, filters: Filters, stdlib_keys: frozenset[str], versions: tuple[str, ...] = ()
+) -> str | None:
     """Why a changed file is not a task, or None if it is one. Order: cheap checks first."""
     if mining.is_vendored(pair.path):
         return "vendored"
@@ -96,6 +98,8 @@ def reject_reason(pair: mining.FilePair, filters: Filters, stdlib_keys: frozense
         return "length"
     if mining.whitespace_only(pair.before, pair.after):
         return "whitespace"
+    if mining.trivial_change(pair.before, pair.after, versions):
+        return "trivial"
     if mining.is_generated(pair.before) or mining.is_generated(pair.after):
         return "generated"
     if stdlib.is_stdlib(pair.before, stdlib_keys) or stdlib.is_stdlib(pair.after, stdlib_keys):
@@ -178,7 +182,7 @@ def mine_pair(
     for pair in mining.pair_files(old_files, new_files):
         if not mining.in_scope(pair.path, source):
             continue
-        reason = reject_reason(pair, filters, stdlib_keys)
+        reason = reject_reason(pair, filters, stdlib_keys, (old, new))
         if reason:
             rejected[reason] = rejected.get(reason, 0) + 1
             continue

@@ -6,6 +6,7 @@ and pairing its files are pure functions of the archive bytes.
 """
 from __future__ import annotations
 
+import difflib
 import hashlib
 import re
 import shutil
@@ -220,6 +221,18 @@ def whitespace_only(before: str, after: str) -> bool:
     return [line.split() for line in before.splitlines() if line.strip()] == [
         line.split() for line in after.splitlines() if line.strip()
     ]
+
+
+def trivial_change(before: str, after: str, versions: tuple[str, ...] = ()) -> bool:
+    """A release chore rather than an edit: every changed line only bumps a copyright year or the
+    package's version string. Real, but nothing an apply model needs to be measured on."""
+    old, new = before.splitlines(), after.splitlines()
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    changed = [
+        line for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal"
+        for line in old[i1:i2] + new[j1:j2] if line.strip()
+    ]
+    return all("copyright" in line.lower() or any(v in line for v in versions if v) for line in changed)
 
 
 def content_key(text: str) -> str:
