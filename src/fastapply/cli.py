@@ -152,6 +152,10 @@ def models_cmd(**kw):
         click.echo(f"{spec.name:14} {'installed' if installed else 'missing  '}  {spec.description}{default}")
 
 
+from .evals.cli import eval_cmd  # noqa: E402  (the command imports this module's settings_options)
+cli.add_command(eval_cmd)
+
+
 def main() -> None:
     cli()
 

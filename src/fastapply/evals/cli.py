@@ -1,0 +1,141 @@
+"""`fastapply eval`: the click command. Heavy imports (models, matplotlib, openai) happen inside
+the command, so registering it costs the main CLI nothing."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+METHOD_NAMES = ("original", "splice", "merge", "model")
+
+
+def parse_methods(value: str) -> list[str]:
+    methods = [m.strip() for m in value.split(",") if m.strip()]
+    unknown = [m for m in methods if m not in METHOD_NAMES]
+    if unknown or not methods:
+        raise click.BadParameter(f"unknown method(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(METHOD_NAMES)}")
+    return methods
+
+
+class Bar:
+    """A live progress bar on stderr: tqdm when installed, else a counter; silent off a TTY."""
+
+    def __init__(self, enabled: bool | None = None) -> None:
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        self.bar = None
+
+    def __call__(self, done: int, total: int, label: str) -> None:
+        if not self.enabled or total == 0:
+            return
+        try:
+            from tqdm import tqdm
+        except ImportError:
+            sys.stderr.write(f"\r\033[K  {done}/{total}  {label[-60:]}")
+            sys.stderr.flush()
+            return
+        if self.bar is None:
+            self.bar = tqdm(total=total, unit="job", file=sys.stderr, dynamic_ncols=True)
+        self.bar.set_postfix_str(label[-50:], refresh=False)
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+        elif self.enabled:
+            sys.stderr.write("\r\033[K")
+
+
+@click.command("eval")
+@click.option("--tasks", "tasks_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="A benchmark JSONL (default: the public set, built and cached on first use).")
+@click.option("--limit", type=int, default=None, help="At most N tasks, spread over languages and lengths.")
+@click.option("--languages", default=None, help="Comma-separated languages to keep (e.g. python,typescript).")
+@click.option("--max-lines", type=int, default=400, help="Only files shorter than this many lines.")
+@click.option("--methods", "methods_arg", default=",".join(METHOD_NAMES), show_default=True,
+              help="Comma-separated: original (floor), splice (naive floor), merge (deterministic), "
+                   "model (the configured model, speculative).")
+@click.option("--speed-sample", type=int, default=0, show_default=True,
+              help="Also run N tasks with plain greedy decoding, for the speedup.")
+@click.option("--judge/--no-judge", default=False, show_default=True, help="Grade results 1-5 with an LLM judge.")
+@click.option("--judge-url", default=None, help="OpenAI-compatible base URL [env: FASTAPPLY_JUDGE_URL]")
+@click.option("--judge-model", default=None, help="Judge model name [env: FASTAPPLY_JUDGE_MODEL]")
+@click.option("--results", "results_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Resume file (JSONL); finished jobs in it are skipped. Default: under the cache dir.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the report as JSON here.")
+@click.option("--markdown", "markdown_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the report as Markdown here (default: print it).")
+@click.option("--plots", "plots_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write accuracy_by_length.png and speedup_by_length.png into this folder.")
+@click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: when a terminal).")
+def eval_cmd(tasks_path, limit, languages, max_lines, methods_arg, speed_sample, judge, judge_url, judge_model,
+             results_path, json_path, markdown_path, plots_dir, progress, **kw):
+    """Measure apply quality and speed on the benchmark set.
+
+    Runs each method over the tasks and reports exact match, syntax-tree equality,
+    line similarity and failure categories, by file length and by language, beside two
+    floors (the original unchanged, a naive splice) and the deterministic merge.
+    Results are appended to a resume file as they come: re-running skips finished work.
+    """
+    from fastapply.evals import report as rep
+    from fastapply.evals.dataset import load_tasks
+    from fastapply.evals.mining import FetchError
+    from fastapply.evals.runner import run_eval
+    from fastapply.errors import FastApplyError
+
+    from fastapply.cli import make_settings
+
+    methods = parse_methods(methods_arg)
+    settings = make_settings(kw)
+    say = (lambda msg: click.echo(msg, err=True))
+    try:
+        tasks = load_tasks(tasks_path, languages=languages.split(",") if languages else None,
+                           max_lines=max_lines, limit=limit, progress=say)
+    except FetchError as exc:
+        raise click.ClickException(f"the benchmark set could not be built: {exc}") from exc
+    if not tasks:
+        raise click.ClickException("no tasks match")
+    judge_fn = None
+    if judge:
+        from fastapply.evals.judge import JudgeConfig, LLMJudge
+
+        try:
+            judge_fn = LLMJudge(JudgeConfig.from_env(judge_url, judge_model))
+        except (ValueError, ImportError) as exc:
+            raise click.ClickException(str(exc)) from exc
+    results_path = results_path or Path(settings.cache_dir) / "eval" / "results.jsonl"
+    say(f"eval: {len(tasks)} tasks x {', '.join(methods)}; results in {results_path}")
+    bar = Bar(progress)
+    try:
+        records = run_eval(tasks, methods, settings=settings, results=results_path,
+                           speed_sample=speed_sample, judge=judge_fn, progress=bar)
+    except FastApplyError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        bar.close()
+    report = rep.aggregate(records)
+    text = rep.markdown(report)
+    if json_path:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    if plots_dir:
+        for png in rep.plots(report, plots_dir):
+            say(f"eval: wrote {png}")
+    if markdown_path:
+        markdown_path.parent.mkdir(parents=True, exist_ok=True)
+        markdown_path.write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False)
+
+
+# The Settings options come from the main CLI, which registers this command: importing it
+# before `eval_cmd` exists would be circular whichever module is imported first. Applied to
+# the finished command, click appends each option to its params (in reverse, so re-reversed).
+from fastapply.cli import settings_options  # noqa: E402
+
+_own = len(eval_cmd.params)
+settings_options(eval_cmd)
+eval_cmd.params[_own:] = eval_cmd.params[_own:][::-1]
+del _own

@@ -1,0 +1,214 @@
+"""Aggregate eval records into a report: a JSON-able dict, a Markdown page, PNG plots.
+
+    report = aggregate(records)
+    Path("eval.md").write_text(markdown(report))
+    plots(report, Path("plots"))
+
+Rates are shares of the tasks a method ran on (0..1). Buckets are the dataset's length
+buckets of the original file (<100, 100-200, 200-400 lines).
+"""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from pathlib import Path
+from statistics import mean
+
+from fastapply.evals.dataset import LENGTH_BUCKETS
+from fastapply.evals.metrics import CATEGORIES
+from fastapply.evals.runner import GREEDY, METHODS, MODEL
+
+BUCKETS = tuple(f"{low}-{high}" for low, high in LENGTH_BUCKETS)
+LABELS = {
+    "original": "floor: original unchanged",
+    "splice": "floor: naive splice",
+    "merge": "deterministic merge",
+    MODEL: "model",
+}
+
+
+def label(method: str, model: str = "") -> str:
+    return f"model: {model} (speculative)" if method == MODEL and model else LABELS.get(method, method)
+
+
+def _rate(values: list[bool]) -> float | None:
+    return round(sum(values) / len(values), 4) if values else None
+
+
+def accuracy(records: list[dict]) -> dict:
+    syntax = [r["syntax"] for r in records if r["syntax"] is not None]
+    return {"tasks": len(records), "exact_match": _rate([r["exact"] for r in records]), "syntax_match": _rate(syntax)}
+
+
+def grouped(records: list[dict], field: str, order: tuple[str, ...] = ()) -> dict[str, dict]:
+    groups: dict[str, list[dict]] = defaultdict(list)
+    for record in records:
+        groups[record[field]].append(record)
+    keys = [k for k in order if k in groups] + sorted(k for k in groups if k not in order)
+    return {key: accuracy(groups[key]) for key in keys}
+
+
+def speed(records: list[dict]) -> dict | None:
+    """Speculative vs plain greedy on the tasks that ran both; tokens per pass over all
+    speculative runs. Speedup is total greedy time over total speculative time (prefill +
+    decode; decode alone as decode_speedup), so long files weigh by their cost."""
+    spec = {r["task"]: r for r in records if r["method"] == MODEL and r.get("stats")}
+    pairs = [(spec[r["task"]], r) for r in records if r["method"] == GREEDY and r.get("stats") and r["task"] in spec]
+    if not spec:
+        return None
+
+    def total(r: dict) -> float:
+        return r["stats"]["prefill_seconds"] + r["stats"]["decode_seconds"]
+
+    def ratio(group: list[tuple[dict, dict]], key=total) -> float | None:
+        spec_s = sum(key(s) for s, _ in group)
+        return round(sum(key(g) for _, g in group) / spec_s, 3) if group and spec_s > 0 else None
+
+    by_bucket = {b: [p for p in pairs if p[0]["bucket"] == b] for b in BUCKETS}
+    stats = [r["stats"] for r in spec.values()]
+    return {
+        "sampled_tasks": len(pairs),
+        "speedup": ratio(pairs),
+        "decode_speedup": ratio(pairs, lambda r: r["stats"]["decode_seconds"]),
+        "lossless": sum(s["answer_sha"] == g["answer_sha"] for s, g in pairs),
+        "tokens_per_pass": round(mean(s["tokens_per_pass"] for s in stats), 3),
+        "tokens_per_second": round(mean(s["tokens_per_second"] for s in stats), 2),
+        "acceptance_rate": round(mean(s["acceptance_rate"] for s in stats), 3),
+        "by_length": {b: {"tasks": len(p), "speedup": ratio(p)} for b, p in by_bucket.items() if p},
+    }
+
+
+def judged(records: list[dict]) -> dict:
+    scores = [r["judge"]["score"] for r in records if (r.get("judge") or {}).get("score") is not None]
+    return {"scored": len(scores), "mean": round(mean(scores), 3) if scores else None}
+
+
+def aggregate(records: list[dict]) -> dict:
+    """The report dict. `records` as run_eval returns them (any mix of methods)."""
+    tasks = {r["task"]: r for r in records}
+    methods = [m for m in METHODS if any(r["method"] == m for r in records)]
+    by_method = {m: [r for r in records if r["method"] == m] for m in methods}
+    model = next((r["model"] for r in records if r["method"] == MODEL), "")
+    report = {
+        "dataset": {
+            "tasks": len(tasks),
+            "languages": dict(sorted(Counter(r["language"] for r in tasks.values()).items())),
+            "by_length": {b: n for b in BUCKETS if (n := sum(r["bucket"] == b for r in tasks.values()))},
+        },
+        "model": model,
+        "methods": {m: label(m, model) for m in methods},
+        "exact_match": {m: accuracy(rs)["exact_match"] for m, rs in by_method.items()},
+        "syntax_match": {m: accuracy(rs)["syntax_match"] for m, rs in by_method.items()},
+        "similarity": {m: round(mean(r["similarity"] for r in rs), 4) for m, rs in by_method.items()},
+        "by_length": {m: grouped(rs, "bucket", BUCKETS) for m, rs in by_method.items()},
+        "by_language": {m: grouped(rs, "language") for m, rs in by_method.items()},
+        "failures": {m: {c: n for c in CATEGORIES if (n := sum(r["failure"] == c for r in rs))}
+                     for m, rs in by_method.items()},
+        "speed": speed(records),
+    }
+    if any(r.get("judge") for r in records):
+        report["judge"] = {m: judged(rs) for m, rs in by_method.items()}
+    return report
+
+
+# --- Markdown -------------------------------------------------------------------------------------
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.1f}%"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    return lines + ["| " + " | ".join(row) + " |" for row in rows]
+
+
+def markdown(report: dict) -> str:
+    data, methods = report["dataset"], report["methods"]
+    langs = ", ".join(f"{k} {v}" for k, v in data["languages"].items())
+    out = ["# fastapply eval", "", f"{data['tasks']} tasks ({langs}).", ""]
+    header = ["method", "exact", "syntax", "similarity"] + [f"{b} lines" for b in BUCKETS]
+    rows = []
+    for m, name in methods.items():
+        buckets = report["by_length"][m]
+        rows.append([name, _pct(report["exact_match"][m]), _pct(report["syntax_match"][m]),
+                     f"{report['similarity'][m]:.3f}"]
+                    + [f"{_pct(buckets[b]['exact_match'])} ({buckets[b]['tasks']})" if b in buckets else "–"
+                       for b in BUCKETS])
+    out += _table(header, rows) + ["", "Exact match by language (tasks):", ""]
+    languages = list(data["languages"])
+    out += _table(["method"] + languages, [
+        [name] + [_pct(report["by_language"][m].get(lang, {}).get("exact_match")) for lang in languages]
+        for m, name in methods.items()
+    ])
+    out += ["", "Failures (tasks):", ""]
+    out += _table(["method"] + list(CATEGORIES), [
+        [name] + [str(report["failures"][m].get(c, 0)) for c in CATEGORIES] for m, name in methods.items()
+    ])
+    out += ["", *speed_lines(report.get("speed"))]
+    if "judge" in report:
+        out += ["", "LLM judge (1-5, mean over scored tasks):", ""]
+        out += _table(["method", "mean", "scored"], [
+            [name, "–" if report["judge"][m]["mean"] is None else f"{report['judge'][m]['mean']:.2f}",
+             str(report["judge"][m]["scored"])] for m, name in methods.items()
+        ])
+    return "\n".join(out) + "\n"
+
+
+def speed_lines(speed_report: dict | None) -> list[str]:
+    if not speed_report:
+        return ["Speed: no model runs."]
+    s = speed_report
+    lines = [f"Speed: {s['tokens_per_pass']:.2f} tokens per forward pass, {s['tokens_per_second']:.1f} tokens/s, "
+             f"draft acceptance {_pct(s['acceptance_rate'])} (mean over model runs)."]
+    if s["sampled_tasks"]:
+        per_bucket = ", ".join(f"{b}: {v['speedup']}x ({v['tasks']})" for b, v in s["by_length"].items())
+        lines.append(f"Speedup over plain greedy on {s['sampled_tasks']} sampled tasks: {s['speedup']}x end to end, "
+                     f"{s['decode_speedup']}x decode only ({per_bucket}); identical output on "
+                     f"{s['lossless']}/{s['sampled_tasks']}.")
+    return lines
+
+
+# --- plots ----------------------------------------------------------------------------------------
+def plots(report: dict, directory: Path) -> list[Path]:
+    """accuracy_by_length.png and speedup_by_length.png in `directory`; returns their paths."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, never a window
+    import matplotlib.pyplot as plt
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    counts = report["dataset"]["by_length"]
+    ticks = [f"{b} lines\n({counts.get(b, 0)} tasks)" for b in BUCKETS]
+    methods = report["methods"]
+    width = 0.8 / max(len(methods), 1)
+
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for i, (m, name) in enumerate(methods.items()):
+        values = [100 * (report["by_length"][m].get(b, {}).get("exact_match") or 0) for b in BUCKETS]
+        bars = ax.bar([x + (i - (len(methods) - 1) / 2) * width for x in range(len(BUCKETS))], values, width, label=name)
+        ax.bar_label(bars, fmt="%.0f", fontsize=8)
+    ax.set_xticks(range(len(BUCKETS)), ticks)
+    ax.set_ylabel("exact match (%)")
+    ax.set_ylim(0, 105)
+    ax.set_title("Apply accuracy by file length")
+    ax.legend(fontsize=8, loc="upper right")
+    fig.tight_layout()
+    accuracy_png = directory / "accuracy_by_length.png"
+    fig.savefig(accuracy_png, dpi=120)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    by_length = (report.get("speed") or {}).get("by_length", {})
+    values = [by_length.get(b, {}).get("speedup") or 0 for b in BUCKETS]
+    bars = ax.bar(range(len(BUCKETS)), values, 0.5, color="tab:green")
+    ax.bar_label(bars, labels=[f"{v:.2f}x ({by_length[b]['tasks']})" if b in by_length else "not sampled"
+                               for v, b in zip(values, BUCKETS)], fontsize=8)
+    ax.axhline(1.0, color="gray", linestyle="--", linewidth=1)
+    ax.set_xticks(range(len(BUCKETS)), [f"{b} lines" for b in BUCKETS])
+    ax.set_ylabel("speedup over plain greedy (x)")
+    ax.set_ylim(0, max(values + [1.0]) * 1.25)
+    ax.set_title(f"Speculative vs greedy decoding by file length ({report.get('model') or 'no model'})")
+    fig.tight_layout()
+    speedup_png = directory / "speedup_by_length.png"
+    fig.savefig(speedup_png, dpi=120)
+    plt.close(fig)
+    return [accuracy_png, speedup_png]
