@@ -81,14 +81,16 @@ def parser_for(grammar: str):
         return None
 
 
-def syntax_signature(tree) -> tuple[list[tuple[str, str]], bool]:
-    """Pre-order (node type, token text for leaves) of a tree; and whether it has errors.
+def syntax_signature(tree) -> tuple[list[tuple[str, str, int]], bool]:
+    """Pre-order (node type, token text for leaves, child count) of a tree, and whether it has
+    errors. The child counts make the sequence determine the tree (without them `if a: b; c`
+    and `if a: b` + `c` flatten alike).
 
     Whitespace between tokens is not in the tree, so layout differences vanish (in Python
     indentation is structure, block nodes, so it still counts there). A comment is one token
     whose inner whitespace is layout too (re-wrapped doc comments), so it is collapsed.
     """
-    out: list[tuple[str, str]] = []
+    out: list[tuple[str, str, int]] = []
     stack = [tree.root_node]
     while stack:
         node = stack.pop()
@@ -96,9 +98,9 @@ def syntax_signature(tree) -> tuple[list[tuple[str, str]], bool]:
         if node.child_count == 0 or "comment" in node.type:
             text = node.text.decode("utf-8", "replace")
         if "comment" in node.type:
-            out.append((node.type, " ".join(text.split())))
+            out.append((node.type, " ".join(text.split()), 0))
             continue  # some grammars give comments children; the collapsed text covers them
-        out.append((node.type, text))
+        out.append((node.type, text, node.child_count))
         stack.extend(reversed(node.children))
     return out, tree.root_node.has_error
 

@@ -18,6 +18,7 @@ from fastapply.evals.metrics import CATEGORIES
 from fastapply.evals.runner import GREEDY, METHODS, MODEL
 
 BUCKETS = tuple(f"{low}-{high}" for low, high in LENGTH_BUCKETS)
+BUCKET_NAMES = {b: (f"<{high}" if low == 0 else f"{low}–{high}") for b, (low, high) in zip(BUCKETS, LENGTH_BUCKETS)}
 LABELS = {
     "original": "floor: original unchanged",
     "splice": "floor: naive splice",
@@ -124,7 +125,7 @@ def markdown(report: dict) -> str:
     data, methods = report["dataset"], report["methods"]
     langs = ", ".join(f"{k} {v}" for k, v in data["languages"].items())
     out = ["# fastapply eval", "", f"{data['tasks']} tasks ({langs}).", ""]
-    header = ["method", "exact", "syntax", "similarity"] + [f"{b} lines" for b in BUCKETS]
+    header = ["method", "exact", "syntax", "similarity"] + [f"{BUCKET_NAMES[b]} lines" for b in BUCKETS]
     rows = []
     for m, name in methods.items():
         buckets = report["by_length"][m]
@@ -177,7 +178,7 @@ def plots(report: dict, directory: Path) -> list[Path]:
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     counts = report["dataset"]["by_length"]
-    ticks = [f"{b} lines\n({counts.get(b, 0)} tasks)" for b in BUCKETS]
+    ticks = [f"{BUCKET_NAMES[b]} lines\n({counts.get(b, 0)} tasks)" for b in BUCKETS]
     methods = report["methods"]
     width = 0.8 / max(len(methods), 1)
 
@@ -203,7 +204,7 @@ def plots(report: dict, directory: Path) -> list[Path]:
     ax.bar_label(bars, labels=[f"{v:.2f}x ({by_length[b]['tasks']})" if b in by_length else "not sampled"
                                for v, b in zip(values, BUCKETS)], fontsize=8)
     ax.axhline(1.0, color="gray", linestyle="--", linewidth=1)
-    ax.set_xticks(range(len(BUCKETS)), [f"{b} lines" for b in BUCKETS])
+    ax.set_xticks(range(len(BUCKETS)), [f"{BUCKET_NAMES[b]} lines" for b in BUCKETS])
     ax.set_ylabel("speedup over plain greedy (x)")
     ax.set_ylim(0, max(values + [1.0]) * 1.25)
     ax.set_title(f"Speculative vs greedy decoding by file length ({report.get('model') or 'no model'})")
