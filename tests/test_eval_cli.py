@@ -40,7 +40,7 @@ def test_eval_fast_methods_json_markdown_plots(tmp_path, tasks_file):
     assert report["dataset"] == {"tasks": 2, "languages": {"javascript": 1, "python": 1}, "by_length": {"0-100": 2}}
     assert set(report["exact_match"]) == {"original", "splice", "merge"}
     assert report["exact_match"]["original"] == 0.0
-    assert report["by_language"]["merge"]["python"] == {"tasks": 1, "exact_match": 1.0, "syntax_match": 1.0}
+    assert report["by_language"]["merge"]["javascript"] == {"tasks": 1, "exact_match": 1.0, "syntax_match": 1.0}
     assert {"by_length", "by_language", "failures"} <= set(report)
     assert "| floor: original unchanged | 0.0% |" in (out / "r.md").read_text()
     assert sorted(p.name for p in (out / "plots").iterdir()) == ["accuracy_by_length.png", "speedup_by_length.png"]
