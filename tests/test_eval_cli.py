@@ -81,3 +81,54 @@ def test_eval_model_method_small(tmp_path, tasks_file):
     assert speed["tokens_per_pass"] >= 1.0
     records = [json.loads(line) for line in (out / "r.jsonl").read_text().splitlines()]
     assert sorted(r["method"] for r in records) == ["model", "model", "model-greedy"]
+
+
+@pytest.mark.model
+def test_judge_against_a_real_local_server(tmp_path):
+    """The judge's round trip through the openai client to llama.cpp's OpenAI-compatible
+    server on SmolLM2 (too small to grade well: only the plumbing is checked)."""
+    pytest.importorskip("openai")
+    pytest.importorskip("uvicorn")
+    pytest.importorskip("sse_starlette")
+    pytest.importorskip("starlette_context")
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from fastapply.evals.judge import JudgeConfig, LLMJudge
+    from fastapply.models import resolve
+    from fastapply.settings import Settings
+
+    gguf = resolve("smollm2-135m", Settings().cache_dir)[0]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1",
+                               "--port", str(port), "--n_ctx", "2048", "--n_threads", "1"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.5)
+        judge = LLMJudge(JudgeConfig(f"http://127.0.0.1:{port}/v1", "smollm2", max_tokens=60))
+        result = judge(TASKS[1], TASKS[1].expected)
+        assert result["judge"] == "smollm2" and result["reason"]
+        assert result["score"] in (1, 2, 3, 4, 5) or "SCORE" in result["error"]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_judge_score_parsing():
+    from fastapply.evals.judge import judge_messages, parse_score
+
+    assert parse_score("Applied fully.\nSCORE: 5") == 5
+    assert parse_score("SCORE: 2 ... on reflection\nSCORE: **4**") == 4  # the last one counts
+    assert parse_score("SCORE: 9") is None and parse_score("looks good") is None
+    user = judge_messages(TASKS[0], "candidate text")[1]["content"]
+    assert "candidate text" in user and TASKS[0].expected in user and "SCORE:" in user
