@@ -160,7 +160,7 @@ def speed_lines(speed_report: dict | None) -> list[str]:
     lines = [f"Speed: {s['tokens_per_pass']:.2f} tokens per forward pass, {s['tokens_per_second']:.1f} tokens/s, "
              f"draft acceptance {_pct(s['acceptance_rate'])} (mean over model runs)."]
     if s["sampled_tasks"]:
-        per_bucket = ", ".join(f"{b}: {v['speedup']}x ({v['tasks']})" for b, v in s["by_length"].items())
+        per_bucket = ", ".join(f"{BUCKET_NAMES[b]} lines: {v['speedup']}x ({v['tasks']})" for b, v in s["by_length"].items())
         lines.append(f"Speedup over plain greedy on {s['sampled_tasks']} sampled tasks: {s['speedup']}x end to end, "
                      f"{s['decode_speedup']}x decode only ({per_bucket}); identical output on "
                      f"{s['lossless']}/{s['sampled_tasks']}.")
