@@ -78,23 +78,37 @@ def test_copy_drafter_no_sources():
 # -- schedule.AdaptiveDraftLength: the docstring's worked example -------------------------
 
 def test_schedule_docstring_example():
-    s = AdaptiveDraftLength(initial=8, minimum=4, maximum=64, growth=2)
+    s = AdaptiveDraftLength(initial=8, minimum=1, maximum=64, growth=2, max_backoff=16)
     assert s.next() == 8
-    s.observe(8, 8)
+    s.observe(8, 8)  # full: grow
     assert s.next() == 16
-    s.observe(16, 16)
-    assert s.next() == 32
-    s.observe(32, 5)
-    assert s.next() == 4
+    s.observe(16, 5)  # partial: restart small
+    assert s.next() == 1
+    s.observe(1, 0)  # failed outright: skip one step
+    assert s.next() == 0
+    assert s.next() == 1
+    s.observe(1, 0)  # failed again: skip two
+    assert [s.next(), s.next()] == [0, 0]
+    assert s.next() == 1
+    s.observe(1, 1)  # full: grow, back-off cleared
+    assert s.next() == 2
 
 
-def test_schedule_caps_and_ignores_plain_steps():
-    s = AdaptiveDraftLength(initial=32, minimum=4, maximum=64)
+def test_schedule_caps_growth_and_backoff():
+    s = AdaptiveDraftLength(initial=32, minimum=1, maximum=64, max_backoff=4)
     s.observe(32, 32)
     s.observe(64, 64)
     assert s.next() == 64
-    s.observe(0, 0)  # plain decoding step
+    s.observe(0, 0)  # plain decoding step: no change
     assert s.next() == 64
+    waits = []
+    for _ in range(5):
+        s.observe(1, 0)
+        n = 0
+        while s.next() == 0:
+            n += 1
+        waits.append(n)
+    assert waits == [1, 2, 4, 4, 4]
 
 
 # -- decode.generate against a toy engine: speculative == greedy ------------------------
@@ -156,3 +170,17 @@ def test_generate_respects_context_window():
     assert gen.stats.stop_reason == "context"
     assert gen.tokens == truth[: len(gen.tokens)]
     assert engine.n_past <= 40
+
+
+def test_prefill_reuses_the_cached_prefix():
+    engine = ToyEngine()
+    first = generate(engine, [1, 2, 3, 4], max_new_tokens=20)
+    # Same prompt prefix, new ending: only the differing tail is evaluated.
+    again = generate(engine, [1, 2, 3, 9], max_new_tokens=20)
+    assert again.stats.cached_prompt_tokens == 3
+    assert again.tokens == generate(ToyEngine(), [1, 2, 3, 9], max_new_tokens=20).tokens
+    # Identical prompt: all but the last token reused (its logits are needed).
+    same = generate(engine, [1, 2, 3, 4], max_new_tokens=20)
+    assert same.stats.cached_prompt_tokens == 3 and same.tokens == first.tokens
+    fresh = generate(engine, [1, 2, 3, 4], max_new_tokens=20, reuse_cache=False)
+    assert fresh.stats.cached_prompt_tokens == 0 and fresh.tokens == first.tokens

@@ -20,12 +20,12 @@ class ToyEngine:
         self.vocab, self.n_ctx = vocab, n_ctx
         self.table = table or {}  # (a, b) -> next token overrides, to script outputs
         self.eos_tokens = frozenset() if eos is None else frozenset({eos})
-        self.cache: list[int] = []
+        self.cached: list[int] = []
         self.forward_calls: list[int] = []  # batch sizes
 
     @property
     def n_past(self) -> int:
-        return len(self.cache)
+        return len(self.cached)
 
     def next_token(self, a: int, b: int) -> int:
         if (a, b) in self.table:
@@ -36,21 +36,19 @@ class ToyEngine:
         self.forward_calls.append(len(tokens))
         out = []
         for t in tokens:
-            self.cache.append(int(t))
-            a = self.cache[-2] if len(self.cache) > 1 else 0
-            out.append(self.next_token(a, self.cache[-1]))
-        if len(self.cache) > self.n_ctx:
+            self.cached.append(int(t))
+            a = self.cached[-2] if len(self.cached) > 1 else 0
+            out.append(self.next_token(a, self.cached[-1]))
+        if len(self.cached) > self.n_ctx:
             raise RuntimeError("context overflow")
         if last_only:
             out = out[-1:]
         return Greedy(np.array(out), np.ones(len(out)))
 
     def truncate(self, n_keep: int) -> None:
-        assert 0 <= n_keep <= len(self.cache)
-        del self.cache[n_keep:]
+        assert 0 <= n_keep <= len(self.cached)
+        del self.cached[n_keep:]
 
-    def reset(self) -> None:
-        self.cache.clear()
 
 
 class ScriptedEngine:
@@ -69,12 +67,12 @@ class ScriptedEngine:
         self.script = [ord(c) for c in script]
         self.n_ctx = n_ctx
         self.eos_tokens = frozenset({self.EOS})
-        self.cache: list[int] = []
+        self.cached: list[int] = []
         self.prompt_len = 0
 
     @property
     def n_past(self) -> int:
-        return len(self.cache)
+        return len(self.cached)
 
     def tokenize(self, text: str, *, special: bool = False) -> list[int]:
         return [ord(c) for c in text]
@@ -86,19 +84,16 @@ class ScriptedEngine:
         return "".join(f"<{m['role']}>{m['content']}</{m['role']}>" for m in messages) + "<assistant>"
 
     def forward(self, tokens, *, last_only=False) -> Greedy:
-        if not self.cache:
-            self.prompt_len = len(tokens)
         out = []
         for t in tokens:
-            self.cache.append(int(t))
-            i = len(self.cache) - self.prompt_len  # answer tokens so far, incl. this one
+            self.cached.append(int(t))
+            i = len(self.cached) - self.prompt_len  # answer tokens so far, incl. this one
             out.append(self.script[i] if 0 <= i < len(self.script) else self.EOS)
-        if last_only:
-            out = out[-1:]
+        if last_only:  # a prefill: the answer starts after it
+            self.prompt_len = len(self.cached)
+            out = [self.script[0] if self.script else self.EOS]
         return Greedy(np.array(out), np.ones(len(out)))
 
     def truncate(self, n_keep: int) -> None:
-        del self.cache[n_keep:]
+        del self.cached[n_keep:]
 
-    def reset(self) -> None:
-        self.cache.clear()

