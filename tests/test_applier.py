@@ -14,8 +14,8 @@ SNIPPET = "def f(x):\n    return x + 1\n\n# ... existing code ...\n"
 UPDATED = "def f(x):\n    return x + 1\n\n\ndef g():\n    return 2\n"
 
 
-def applier(script: str, **kw) -> Applier:
-    return Applier(Settings(), engine=ScriptedEngine(script, **kw))
+def applier(script: str, mode: str = "model", **kw) -> Applier:
+    return Applier(Settings(mode=mode), engine=ScriptedEngine(script, **kw))
 
 
 @pytest.mark.parametrize("speculation", [True, False])
@@ -92,3 +92,36 @@ def test_prompt_layout():
 )
 def test_extract(answer, original, expected):
     assert prompt.extract(answer, original) == expected
+
+
+# -- modes ---------------------------------------------------------------------------------
+
+def test_merge_mode_needs_no_model():
+    a = Applier(Settings(mode="merge", model="/nonexistent.gguf"))
+    res = a.apply(ORIGINAL, SNIPPET, path="m.py")
+    assert res.text == UPDATED and res.source == "merge" and a._engine is None
+
+
+def test_merge_mode_refusal_is_an_error():
+    repeated = "def f():\n    return 1\n\n\ndef g():\n    return 1\n"
+    with pytest.raises(OutputRejected, match="merge refused"):
+        Applier(Settings(mode="merge")).apply(repeated, "# ...\n    return 2\n# ...\n", path="m.py")
+
+
+def test_auto_mode_keeps_a_good_model_answer_and_drafts_from_the_merge():
+    res = applier(prompt.expected_answer(UPDATED), mode="auto").apply(ORIGINAL, SNIPPET, path="m.py")
+    assert res.text == UPDATED and res.source == "model"
+    # The merge equals the answer, so every draft token is accepted.
+    assert res.stats.accepted_tokens == res.stats.drafted_tokens > 0
+
+
+def test_auto_mode_falls_back_to_a_confident_merge():
+    res = applier("I cannot do that.", mode="auto").apply(ORIGINAL, SNIPPET, path="m.py")
+    assert res.text == UPDATED and res.source == "merge-fallback"
+    assert "model answer unusable" in res.notes[0]
+
+
+def test_auto_mode_refuses_when_neither_model_nor_merge_can():
+    repeated = "def f():\n    return 1\n\n\ndef g():\n    return 1\n"
+    with pytest.raises(OutputRejected, match="cannot stand in"):
+        applier("nonsense", mode="auto").apply(repeated, "# ...\n    return 2\n# ...\n", path="m.py")

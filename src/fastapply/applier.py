@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from . import prompt
 from .backends import load_engine
 from .errors import ContextTooLong, InputError, OutputRejected
 from .markers import is_marker
+from .merge import merge
 from .models import resolve
 from .settings import Settings
 from .spec import AdaptiveDraftLength, CopyDrafter, DecodeStats, generate
@@ -22,9 +23,11 @@ from .spec import AdaptiveDraftLength, CopyDrafter, DecodeStats, generate
 class ApplyResult:
     text: str  # the updated file
     stats: DecodeStats
-    answer: str  # the model's raw answer after the prefilled opening tag
+    answer: str  # the model's raw answer after the prefilled opening tag ("" without a model)
     model: str
     margins: list[float] | None = None  # [output_tokens], when asked for
+    source: str = "model"  # "model" | "merge" | "merge-fallback": who wrote `text`
+    notes: list[str] = field(default_factory=list)  # merge reasons, why a fallback happened
 
 
 class StopAtTag:
@@ -69,15 +72,22 @@ def leaked_markers(result: str, original: str, snippet: str) -> list[str]:
 
 
 class Applier:
-    """A loaded model that applies edits. Not thread-safe: one sequence, one KV cache."""
+    """Applies edits by the settings' mode; loads the model on first use (merge mode never does).
+
+    Not thread-safe: one model, one sequence, one KV cache.
+    """
 
     def __init__(self, settings: Settings | None = None, *, engine=None) -> None:
         self.settings = settings or Settings()
-        s = self.settings
-        if engine is None:
+        self._engine = engine
+
+    @property
+    def engine(self):
+        if self._engine is None:
+            s = self.settings
             path, _ = resolve(s.model, s.cache_dir)
-            engine = load_engine(s.backend, str(path), n_ctx=s.n_ctx, threads=s.threads, exact=s.exact)
-        self.engine = engine
+            self._engine = load_engine(s.backend, str(path), n_ctx=s.n_ctx, threads=s.threads, exact=s.exact)
+        return self._engine
 
     def prompt_tokens(self, original: str, snippet: str, instruction: str | None = None) -> list[int]:
         text = self.engine.chat_prompt(prompt.messages(original, snippet, instruction)) + prompt.answer_prefix()
@@ -89,12 +99,53 @@ class Applier:
         snippet: str,
         instruction: str | None = None,
         *,
+        path: str | None = None,
+        mode: str | None = None,
         speculation: bool = True,
         on_step=None,
         record_margins: bool = False,
     ) -> ApplyResult:
+        """Apply ``snippet`` to ``original``. ``path`` only names the language for the merge."""
         check_snippet(snippet)
-        s, engine = self.settings, self.engine
+        mode = mode or self.settings.mode
+        if mode == "model":
+            return self.rewrite(original, snippet, instruction, speculation=speculation, on_step=on_step,
+                                record_margins=record_margins)
+        merged = merge(original, snippet, path=path)
+        if mode == "merge":
+            if not merged.ok:
+                raise OutputRejected("the deterministic merge refused: " + "; ".join(merged.reasons))
+            return ApplyResult(merged.text, DecodeStats(), "", "merge", source="merge", notes=merged.reasons)
+        if mode != "auto":
+            raise ValueError(f"unknown mode {mode!r}")
+        try:
+            result = self.rewrite(original, snippet, instruction, speculation=speculation, on_step=on_step,
+                                  record_margins=record_margins, draft=merged.text)
+        except (OutputRejected, ContextTooLong) as exc:
+            if merged.ok and merged.confidence >= self.settings.merge_min_confidence:
+                stats = getattr(exc, "stats", None) or DecodeStats()
+                return ApplyResult(merged.text, stats, getattr(exc, "text", ""), self.settings.model,
+                                   source="merge-fallback", notes=[f"model answer unusable: {exc}", *merged.reasons])
+            why = "; ".join(merged.reasons) or "no merge"
+            raise type(exc)(f"{exc}; the deterministic merge cannot stand in ({why})", getattr(exc, "text", "")) \
+                if isinstance(exc, OutputRejected) else exc
+        result.notes = merged.reasons
+        return result
+
+    def rewrite(
+        self,
+        original: str,
+        snippet: str,
+        instruction: str | None = None,
+        *,
+        speculation: bool = True,
+        on_step=None,
+        record_margins: bool = False,
+        draft: str | None = None,
+    ) -> ApplyResult:
+        """The model rewrites the whole file; ``draft`` (a merged file) is copied from first."""
+        s = self.settings
+        engine = self.engine
         ids = self.prompt_tokens(original, snippet, instruction)
         file_ids = engine.tokenize(prompt.expected_answer(original))
         needed = len(ids) + len(file_ids)
@@ -106,8 +157,12 @@ class Applier:
         budget = min(engine.n_ctx - len(ids), int(1.1 * (len(file_ids) + len(snippet_ids))) + 64)
         drafter = None
         if speculation:
-            # Copy the original first; new code mostly comes from the snippet.
-            drafter = CopyDrafter([file_ids, snippet_ids], ngram_min=s.ngram_min, ngram_max=s.ngram_max)
+            # Copy the merge if there is one, else the original; new code mostly comes
+            # from the snippet.
+            sources = [file_ids, snippet_ids]
+            if draft is not None:
+                sources.insert(0, engine.tokenize(prompt.expected_answer(draft)))
+            drafter = CopyDrafter(sources, ngram_min=s.ngram_min, ngram_max=s.ngram_max)
         gen = generate(
             engine,
             ids,
@@ -126,6 +181,7 @@ class Applier:
                 f"the model {why.get(gen.stats.stop_reason, 'stopped')} before closing {prompt.CLOSE_TAG} "
                 f"after {gen.stats.output_tokens} tokens; the file was not changed",
                 answer,
+                gen.stats,
             )
         leaks = leaked_markers(text, original, snippet)
         if leaks:
@@ -133,5 +189,6 @@ class Applier:
                 f"the model copied {len(leaks)} elision marker line(s) into the file instead of the code they "
                 f"stand for (first: {leaks[0]!r}); the file was not changed",
                 answer,
+                gen.stats,
             )
         return ApplyResult(text, gen.stats, answer, s.model, gen.margins)

@@ -6,6 +6,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Literal, get_args, get_origin
 
 import click
 
@@ -23,7 +24,10 @@ def settings_options(func):
             opt = click.option(*decl, name, default=None, help=field.description)
         else:
             decl = [flag, "-m"] if name == "model" else [flag]
-            opt = click.option(*decl, name, type=field.annotation, default=None,
+            kind = field.annotation
+            if get_origin(kind) is Literal:
+                kind = click.Choice(get_args(kind))
+            opt = click.option(*decl, name, type=kind, default=None,
                                help=f"{field.description} [env: FASTAPPLY_{name.upper()}]")
         func = opt(func)
     return func
@@ -100,7 +104,8 @@ def apply_cmd(path, snippet_path, instruction, no_speculation, in_place, show_di
         progress = Progress()
         applier = Applier(settings)
         try:
-            result = applier.apply(src.text, snippet, instruction, speculation=not no_speculation, on_step=progress)
+            result = applier.apply(src.text, snippet, instruction, path=str(path),
+                                   speculation=not no_speculation, on_step=progress)
         finally:
             progress.done()
     except FastApplyError as exc:
@@ -109,7 +114,8 @@ def apply_cmd(path, snippet_path, instruction, no_speculation, in_place, show_di
 
     new_text = src.restore(result.text)
     if stats_json:
-        stats_json.write_text(json.dumps({"model": result.model, "speculation": not no_speculation,
+        stats_json.write_text(json.dumps({"model": result.model, "source": result.source,
+                                          "speculation": not no_speculation, "notes": result.notes,
                                           **result.stats.as_dict()}, indent=2) + "\n")
     if in_place:
         atomic_write(path, new_text)
@@ -122,12 +128,16 @@ def apply_cmd(path, snippet_path, instruction, no_speculation, in_place, show_di
     else:
         sys.stdout.write(new_text)
     s = result.stats
-    click.echo(
-        f"fastapply: {s.output_tokens} tokens in {s.prefill_seconds + s.decode_seconds:.2f}s "
-        f"({s.tokens_per_second:.0f} tok/s, {s.tokens_per_pass:.1f} tok/pass, "
-        f"{s.accepted_tokens}/{s.drafted_tokens} draft tokens accepted)",
-        err=True,
-    )
+    if result.source != "model":
+        note = f" ({result.notes[0]})" if result.source == "merge-fallback" else ""
+        click.echo(f"fastapply: written by the deterministic merge{note}", err=True)
+    if s.output_tokens:
+        click.echo(
+            f"fastapply: {s.output_tokens} tokens in {s.prefill_seconds + s.decode_seconds:.2f}s "
+            f"({s.tokens_per_second:.0f} tok/s, {s.tokens_per_pass:.1f} tok/pass, "
+            f"{s.accepted_tokens}/{s.drafted_tokens} draft tokens accepted)",
+            err=True,
+        )
 
 
 def _read_bytes(path: str) -> bytes:

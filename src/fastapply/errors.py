@@ -38,6 +38,7 @@ class OutputRejected(FastApplyError):
 
     exit_code = 4
 
-    def __init__(self, message: str, text: str = "") -> None:
+    def __init__(self, message: str, text: str = "", stats=None) -> None:
         super().__init__(message)
         self.text = text
+        self.stats = stats  # DecodeStats of the failed generation, when there was one

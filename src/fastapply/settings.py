@@ -6,6 +6,7 @@ class; defaults live here and nowhere else.
 from __future__ import annotations
 
 import os
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -14,6 +15,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FASTAPPLY_", extra="forbid", frozen=True)
 
+    mode: Literal["auto", "model", "merge"] = Field(
+        "auto",
+        description="model: the model rewrites the file. merge: deterministic merge, no model. "
+        "auto: the model rewrites with the merge as its draft; guards fall back to a confident merge "
+        "or refuse when the model's answer is unusable.",
+    )
+    merge_min_confidence: float = Field(
+        0.9, ge=0, le=1, description="Least merge confidence that auto mode falls back to."
+    )
     model: str = Field("smollm2-135m", description="Embedded model name (see `fastapply models`) or a path to a GGUF file.")
     backend: str = Field("llama", description="Inference backend, by registry name.")
     n_ctx: int = Field(8192, ge=256, description="Context window in tokens (capped at the model's training context).")
