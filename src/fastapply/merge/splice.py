@@ -122,15 +122,18 @@ def _trim_blank_edges(ctx: Context, hunk: Hunk, head_end: int, tail_start: int, 
     """
     snip, orig = ctx.snippet, ctx.original
     lo, hi = hunk.start, hunk.end
+    # Only the unmatched edge lines (before head_end, after tail_start) are candidates:
+    # blank lines matched to the original's are inside the span and replace exactly those,
+    # so dropping them would delete the original's spacing.
     if hunk.marker_before is not None:
         all_blank = all(not snip[k].strip() for k in range(lo, head_end + 1))
         if all_blank or (start > 0 and not orig[start - 1].strip()):
-            while lo <= hi and (not snip[lo].strip()) and (all_blank or lo <= head_end):
+            while lo <= min(hi, head_end) and not snip[lo].strip():
                 lo += 1
     if hunk.marker_after is not None:
         all_blank = all(not snip[k].strip() for k in range(tail_start, hi + 1))
         if all_blank or (end + 1 < len(orig) and not orig[end + 1].strip()):
-            while hi >= lo and not snip[hi].strip():
+            while hi >= max(lo, tail_start) and not snip[hi].strip():
                 hi -= 1
     return snip[lo : hi + 1]
 

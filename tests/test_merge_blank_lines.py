@@ -1,0 +1,79 @@
+"""Blank lines the snippet shares with the original survive the merge (regressions).
+
+A hunk that ends (or starts) with blank lines next to a marker used to lose them: the
+blank lines were matched to the original's, so the span covered the original's blank
+lines, and then they were trimmed from the hunk as marker layout.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from textwrap import dedent
+
+from fastapply.merge import merge
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def d(text: str) -> str:
+    return dedent(text).lstrip("\n")
+
+
+def test_trailing_blank_line_before_marker_is_kept():
+    original = "def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n"
+    snippet = "def add(a, b):\n    print(a, b)\n    return a + b\n\n\n# ... existing code ...\n"
+    expected = "def add(a, b):\n    print(a, b)\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n"
+    assert merge(original, snippet, path="m.py").text == expected
+
+
+def test_method_hunk_ending_in_blank_line_keeps_spacing():
+    original = d("""
+        class Shop:
+            def restock(self, sku, amount):
+                self.items[sku] += amount
+
+            def value(self):
+                return 0
+    """)
+    snippet = (
+        "    def restock(self, sku, amount):\n"
+        "        if amount <= 0:\n"
+        '            raise ValueError("amount")\n'
+        "        self.items[sku] += amount\n"
+        "\n"
+        "    # ... existing code ...\n"
+    )
+    assert merge(original, snippet, path="m.py").text == d("""
+        class Shop:
+            def restock(self, sku, amount):
+                if amount <= 0:
+                    raise ValueError("amount")
+                self.items[sku] += amount
+
+            def value(self):
+                return 0
+    """)
+
+
+def test_leading_blank_lines_after_marker_are_kept():
+    original = "import os\n\n\ndef a():\n    return 1\n\n\ndef b():\n    return 2\n"
+    snippet = "# ... existing code ...\n\n\ndef b():\n    return 3\n"
+    assert merge(original, snippet, path="m.py").text == "import os\n\n\ndef a():\n    return 1\n\n\ndef b():\n    return 3\n"
+
+
+def test_blank_lines_around_a_middle_hunk_in_javascript():
+    original = "function a() {\n  return 1;\n}\n\nfunction b() {\n  return 2;\n}\n\nfunction c() {\n  return 3;\n}\n"
+    snippet = "// ... existing code ...\n\nfunction b() {\n  return 20;\n}\n\n// ... existing code ...\n"
+    assert merge(original, snippet, path="m.js").text == original.replace("return 2;", "return 20;")
+
+
+def test_example_app_snippet_keeps_blank_line_between_methods():
+    original = (EXAMPLES / "app.py").read_text()
+    result = merge(original, (EXAMPLES / "app.snippet.py").read_text(), path="app.py")
+    assert result.ok
+    assert "        self.items[sku].quantity += amount\n\n    def value_cents(self) -> int:\n" in result.text
+    # Nothing but the two inserted lines differs.
+    assert [l for l in result.text.splitlines() if l not in original.splitlines()] == [
+        "        if amount <= 0:",
+        '            raise ValueError("amount must be positive")',
+    ]
+    assert len(result.text.splitlines()) == len(original.splitlines()) + 2
