@@ -166,6 +166,71 @@ from .evals.cli import eval_cmd  # noqa: E402  (the command imports this module'
 cli.add_command(eval_cmd)
 
 
+@cli.command("bench")
+@click.option("--tasks", "n_tasks", default=20, show_default=True, help="Number of benchmark edits.")
+@click.option("--max-tokens", default=256, show_default=True, help="Cap on answer tokens per task.")
+@click.option("--min-lines", default=100, show_default=True)
+@click.option("--max-lines", default=400, show_default=True)
+@click.option("--language", default="python", show_default=True)
+@click.option("--peer/--no-peer", default=True, help="Also time llama-cpp-python's LlamaPromptLookupDecoding.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write per-task rows and the summary as JSON.")
+@settings_options
+def bench_cmd(n_tasks, max_tokens, min_lines, max_lines, language, peer, json_path, **kw):
+    """Time plain greedy vs speculative edits vs prompt lookup on real edits, side by side.
+
+    Tasks are real edits of 100-400-line files from the public benchmark set (built on
+    first use from package release pairs into the cache). Prints per task and in total:
+    seconds for each method, speedups, tokens per forward pass, identity with greedy, the
+    engine's prefill throughput and apply throughput as a fraction of it, and the cost of
+    verifying k draft tokens.
+    """
+    from dataclasses import asdict
+
+    from .applier import Applier
+    from .bench import load_peer, run_bench, summarize, verify_cost_curve
+    from .evals.dataset import load_tasks
+    from .models import resolve
+
+    settings = make_settings(kw)
+    tasks = load_tasks(languages=[language], min_lines=min_lines, max_lines=max_lines, limit=n_tasks,
+                       progress=lambda m: click.echo(m, err=True))
+    applier = Applier(settings)
+    need = max(len(applier.prompt_tokens(t.original, t.snippet, t.instruction)) for t in tasks) + max_tokens + 8
+    llm = load_peer(str(resolve(settings.model, settings.cache_dir)[0]), min(need, applier.engine.n_ctx),
+                    settings.threads) if peer else None
+    click.echo(f"model {settings.model}, {settings.threads} threads, exact={settings.exact}, "
+               f"{len(tasks)} {language} tasks, answers capped at {max_tokens} tokens")
+    head = f"{'task':44} {'lines':>5} {'tok':>4} {'plain':>6} {'spec':>6} {'x':>5} {'t/pass':>6} {'same':>4} " \
+           f"{'peer':>6} {'x/peer':>6} {'oracle':>6} {'x':>5}"
+    click.echo(head)
+
+    def show(r):
+        peer_cols = f"{r.peer_s:6.1f} {r.speedup_vs_peer:6.2f}" if r.peer_s else f"{'-':>6} {'-':>6}"
+        click.echo(f"{r.id[-44:]:44} {r.lines:5} {r.output_tokens:4} {r.plain_s:6.1f} {r.spec_s:6.1f} "
+                   f"{r.speedup:5.2f} {r.spec_tokens_per_pass:6.2f} {'yes' if r.identical else 'NO':>4} "
+                   f"{peer_cols} {r.oracle_s:6.1f} {r.oracle_speedup:5.2f}")
+
+    rows, skipped = run_bench(applier, tasks, max_tokens=max_tokens, peer=llm, on_task=show)
+    for line in skipped:
+        click.echo(f"skipped {line}", err=True)
+    if not rows:
+        raise click.ClickException("no task fits the model's context")
+    summary = summarize(rows)
+    curve = verify_cost_curve(applier.engine, applier.prompt_tokens(tasks[0].original, tasks[0].snippet)[:1024])
+    summary["verify_ms_by_k_at_1024"] = curve
+    click.echo("")
+    for key, value in summary.items():
+        if isinstance(value, float):
+            value = f"{value:.3f}"
+        elif isinstance(value, dict):
+            value = " ".join(f"{k}:{v:.0f}" for k, v in value.items())
+        click.echo(f"{key:34} {value}")
+    if json_path:
+        json_path.write_text(json.dumps({"settings": settings.model_dump(), "summary": summary,
+                                         "tasks": [asdict(r) for r in rows], "skipped": skipped}, indent=2) + "\n")
+
+
 def main() -> None:
     cli()
 
