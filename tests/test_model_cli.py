@@ -1,0 +1,57 @@
+"""The CLI end to end with the default embedded model."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from fastapply.cli import cli
+
+pytestmark = pytest.mark.model
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+INSERTED = '        if amount <= 0:\n            raise ValueError("amount must be positive")\n'
+
+
+@pytest.fixture
+def app(tmp_path):
+    target = tmp_path / "app.py"
+    shutil.copy(EXAMPLES / "app.py", target)
+    return target
+
+
+def run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def test_auto_mode_writes_the_edit_in_place(app, tmp_path):
+    before = app.read_text()
+    stats = tmp_path / "stats.json"
+    r = run("apply", app, "--snippet", EXAMPLES / "app.snippet.py", "--in-place", "--stats-json", stats)
+    assert r.exit_code == 0, r.output
+    anchor = "    def restock(self, sku: str, amount: int) -> None:\n"
+    assert app.read_text() == before.replace(anchor, anchor + INSERTED)
+    data = json.loads(stats.read_text())
+    for key in ("output_tokens", "forward_passes", "drafted_tokens", "accepted_tokens", "prefill_seconds",
+                "decode_seconds", "tokens_per_second"):
+        assert key in data
+    assert data["source"] in ("model", "merge-fallback")
+
+
+def test_model_mode_refuses_an_unusable_answer_and_leaves_the_file(app):
+    # The zero-shot 135M model does not close its answer on this edit (it rambles to the
+    # token budget); the file must stay as it was.
+    before = app.read_bytes()
+    r = run("apply", app, "--snippet", EXAMPLES / "app.snippet.py", "--in-place", "--mode", "model")
+    assert r.exit_code == 4
+    assert "before closing </updated-code>" in r.output and "not changed" in r.output
+    assert app.read_bytes() == before
+
+
+def test_context_too_long_names_the_numbers(app):
+    r = run("apply", app, "--snippet", EXAMPLES / "app.snippet.py", "--mode", "model", "--n-ctx", "512")
+    assert r.exit_code == 3
+    assert "context holds 512" in r.output and "tokens of context" in r.output
