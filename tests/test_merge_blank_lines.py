@@ -77,3 +77,57 @@ def test_example_app_snippet_keeps_blank_line_between_methods():
         '            raise ValueError("amount must be positive")',
     ]
     assert len(result.text.splitlines()) == len(original.splitlines()) + 2
+
+
+def test_doc_comment_line_edit_keeps_the_rest_of_the_comment():
+    # The marker at column 0 after ` * ` lines says nothing about where the comment ends:
+    # dropping "the rest of the block" there ran through the comment's `*/`.
+    original = d("""
+        /**
+         * Example:
+         *     // Make all buffers required.
+         *     mongoose.Schema.Buffer.set('required', true);
+         *
+         * @param {String} option
+         * @api public
+         */
+
+        SchemaBuffer.set = SchemaType.set;
+
+        /**
+         * Other.
+         */
+        SchemaBuffer.get = SchemaType.get;
+    """)
+    snippet = d("""
+        // ... existing code ...
+         *     // Make all buffers required.
+         *     mongoose.Schema.Types.Buffer.set('required', true);
+         *
+        // ... existing code ...
+    """)
+    result = merge(original, snippet, path="m.js")
+    # Kept: every line of the comment after the edit (a low-confidence insertion at worst).
+    assert result.text is not None and " * @param {String} option\n * @api public\n */\n" in result.text
+    assert result.confidence < 0.9
+
+
+def test_method_body_replaced_up_to_its_own_end_not_the_class():
+    original = d("""
+        class A:
+            def f(self):
+                a()
+                b()
+
+            def g(self):
+                return 2
+    """)
+    snippet = "    def f(self):\n        c()\n# ... existing code ...\n"
+    assert merge(original, snippet, path="m.py").text == d("""
+        class A:
+            def f(self):
+                c()
+
+            def g(self):
+                return 2
+    """)

@@ -262,6 +262,44 @@ def _widen_head(ctx: Context, hunk: Hunk, first: int, start: int, prev_end: int,
     return i, j + 1, False
 
 
+_COMMENT_TOKEN = re.compile(r"/\*|\*/")
+
+
+def _balanced(lines: list[str]) -> bool:
+    """Whether dropping these lines leaves block comments and docstrings paired.
+
+    Indentation says where a code block ends, not where a ``/** ... */`` comment or a
+    docstring does: ` * ` lines sit deeper than a marker after them, and "the rest of
+    the block" would run through the comment's ``*/`` (the next comment's ``*/`` then
+    closes it, so the parse guard sees nothing wrong).
+    """
+    depth = 0
+    for line in lines:
+        for match in _COMMENT_TOKEN.finditer(line):
+            depth += 1 if match.group() == "/*" else -1
+            if depth < 0:
+                return False
+    quotes = sum(line.count('"""') + line.count("'''") for line in lines)
+    return depth == 0 and quotes % 2 == 0
+
+
+def _tail_opener(ctx: Context, hunk: Hunk, first_tail: int, body: list[int], flags: list[bool]) -> int | None:
+    """The hunk line that opens the block whose rest the new tail lines replace, if shown.
+
+    Its indent caps what goes: ``    def f():`` + new body + a marker at column 0
+    replaces f's body, not the rest of the class after it.
+    """
+    deepest = min(indent(ctx.snippet[k]) for k in body)
+    for k in range(first_tail - 1, hunk.start - 1, -1):
+        line = ctx.snippet[k]
+        if flags[k] or not line.strip() or is_closer(line):
+            continue
+        if indent(line) < deepest:
+            # A continuation line (``parser.exit(1,``) is shallower too, but opens no block.
+            return k if line.rstrip().endswith((":", "{")) else None
+    return None
+
+
 def _widen_tail(
     ctx: Context, hunk: Hunk, last: int, end: int, flags: list[bool], limit: int, marker_in_block: bool
 ) -> tuple[int, int, bool]:
@@ -299,12 +337,16 @@ def _widen_tail(
         return first_tail, end, False
     if closers:
         level = indent(snip[closers[0]])
-    elif hunk.marker_after is not None:
-        level = min([hunk.marker_after] + [indent(snip[k]) for k in body])
     else:
-        level = min([indent(snip[matched])] + [indent(snip[k]) for k in body])
+        edge = hunk.marker_after if hunk.marker_after is not None else indent(snip[matched])
+        level = min([edge] + [indent(snip[k]) for k in body])
+        opener = _tail_opener(ctx, hunk, first_tail, body, flags)
+        if opener is not None:
+            level = max(level, indent(snip[opener]))
     level += indent(orig[matched_orig]) - indent(snip[matched])
     inside, j = _block_end(ctx, end, level, limit)
+    if not closers and not _balanced(orig[end + 1 : inside + 1]):
+        return first_tail, end, False
     if closers:
         for k in closers:
             while j < limit and not orig[j].strip():
