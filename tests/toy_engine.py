@@ -97,3 +97,26 @@ class ScriptedEngine:
     def truncate(self, n_keep: int) -> None:
         del self.cached[n_keep:]
 
+
+
+class PromptScriptedEngine(ScriptedEngine):
+    """A ScriptedEngine whose script is a function of the prompt: ``answer(prompt_text)``.
+
+    The script is chosen at each prefill, so one engine can answer several different
+    prompts in turn (the windows of a large file, each with its own right answer).
+    ``prompts`` records every prompt it was asked.
+    """
+
+    name = "prompt-scripted"
+
+    def __init__(self, answer, n_ctx: int = 100_000):
+        super().__init__("", n_ctx)
+        self.answer = answer
+        self.prompts: list[str] = []
+
+    def forward(self, tokens, *, last_only=False) -> Greedy:
+        if last_only:  # a prefill: a new prompt, a new script
+            text = "".join(chr(t) for t in [*self.cached, *tokens])
+            self.prompts.append(text)
+            self.script = [ord(c) for c in self.answer(text)]
+        return super().forward(tokens, last_only=last_only)

@@ -109,8 +109,8 @@ class Applier:
         check_snippet(snippet)
         mode = mode or self.settings.mode
         if mode == "model":
-            return self.rewrite(original, snippet, instruction, speculation=speculation, on_step=on_step,
-                                record_margins=record_margins)
+            return self._rewrite_or_windows(original, snippet, instruction, path=path, speculation=speculation,
+                                            on_step=on_step, record_margins=record_margins)
         merged = merge(original, snippet, path=path)
         if mode == "merge":
             if not merged.ok:
@@ -119,8 +119,8 @@ class Applier:
         if mode != "auto":
             raise ValueError(f"unknown mode {mode!r}")
         try:
-            result = self.rewrite(original, snippet, instruction, speculation=speculation, on_step=on_step,
-                                  record_margins=record_margins, draft=merged.text)
+            result = self._rewrite_or_windows(original, snippet, instruction, path=path, speculation=speculation,
+                                              on_step=on_step, record_margins=record_margins, draft=merged.text)
         except (OutputRejected, ContextTooLong) as exc:
             if merged.ok and merged.confidence >= self.settings.merge_min_confidence:
                 stats = getattr(exc, "stats", None) or DecodeStats()
@@ -131,6 +131,15 @@ class Applier:
                 if isinstance(exc, OutputRejected) else exc
         result.notes = merged.reasons
         return result
+
+    def _rewrite_or_windows(self, original: str, snippet: str, instruction: str | None, *, path, **kw) -> ApplyResult:
+        """The whole file, or, when it does not fit the context, windows around the edits."""
+        try:
+            return self.rewrite(original, snippet, instruction, **kw)
+        except ContextTooLong:
+            from .windows import rewrite_windows
+
+            return rewrite_windows(self, original, snippet, instruction, path=path, **kw)
 
     def rewrite(
         self,

@@ -15,7 +15,7 @@ from statistics import mean
 
 from fastapply.evals.dataset import LENGTH_BUCKETS
 from fastapply.evals.metrics import CATEGORIES
-from fastapply.evals.runner import GREEDY, METHODS, MODEL
+from fastapply.evals.runner import AUTO, GREEDY, METHODS, MODEL
 
 BUCKETS = tuple(f"{low}-{high}" for low, high in LENGTH_BUCKETS)
 BUCKET_NAMES = {b: (f"<{high}" if low == 0 else f"{low}–{high}") for b, (low, high) in zip(BUCKETS, LENGTH_BUCKETS)}
@@ -24,11 +24,16 @@ LABELS = {
     "splice": "floor: naive splice",
     "merge": "deterministic merge",
     MODEL: "model",
+    AUTO: "auto (model + merge draft, guarded fallback)",
 }
 
 
 def label(method: str, model: str = "") -> str:
-    return f"model: {model} (speculative)" if method == MODEL and model else LABELS.get(method, method)
+    if method == MODEL and model:
+        return f"model: {model} (speculative)"
+    if method == AUTO and model:
+        return f"auto: {model} + merge draft, fallback"
+    return LABELS.get(method, method)
 
 
 def _rate(values: list[bool]) -> float | None:
@@ -78,6 +83,36 @@ def speed(records: list[dict]) -> dict | None:
     }
 
 
+def _pass_stats(group: list[dict]) -> dict:
+    """Totals, not means of ratios: a long rambling answer weighs by its length."""
+    out = sum(r["stats"]["output_tokens"] for r in group)
+    passes = sum(r["stats"]["forward_passes"] for r in group)
+    drafted = sum(r["stats"]["drafted_tokens"] for r in group)
+    decode = sum(r["stats"]["decode_seconds"] for r in group)
+    return {
+        "tokens_per_pass": round(out / passes, 3) if passes else None,
+        "acceptance_rate": round(sum(r["stats"]["accepted_tokens"] for r in group) / drafted, 3) if drafted else None,
+        "tokens_per_second": round(out / decode, 2) if decode else None,
+        "output_tokens": out,
+    }
+
+
+def draft_effect(records: list[dict]) -> dict | None:
+    """Tokens per forward pass without the merge draft (model) and with it (auto), on the tasks
+    that ran both with decode statistics; and who wrote auto's files."""
+    auto = [r for r in records if r["method"] == AUTO]
+    if not auto:
+        return None
+    model = {r["task"]: r for r in records if r["method"] == MODEL and (r.get("stats") or {}).get("forward_passes")}
+    pairs = [(model[r["task"]], r) for r in auto if (r.get("stats") or {}).get("forward_passes") and r["task"] in model]
+    return {
+        "sources": dict(sorted(Counter(r.get("source") or "none" for r in auto).items())),
+        "paired_tasks": len(pairs),
+        "without_draft": _pass_stats([m for m, _ in pairs]) if pairs else None,
+        "with_merge_draft": _pass_stats([a for _, a in pairs]) if pairs else None,
+    }
+
+
 def judged(records: list[dict]) -> dict:
     scores = [r["judge"]["score"] for r in records if (r.get("judge") or {}).get("score") is not None]
     return {"scored": len(scores), "mean": round(mean(scores), 3) if scores else None}
@@ -105,6 +140,7 @@ def aggregate(records: list[dict]) -> dict:
         "failures": {m: {c: n for c in CATEGORIES if (n := sum(r["failure"] == c for r in rs))}
                      for m, rs in by_method.items()},
         "speed": speed(records),
+        "draft": draft_effect(records),
     }
     if any(r.get("judge") for r in records):
         report["judge"] = {m: judged(rs) for m, rs in by_method.items()}
@@ -143,7 +179,7 @@ def markdown(report: dict) -> str:
     out += _table(["method"] + list(CATEGORIES), [
         [name] + [str(report["failures"][m].get(c, 0)) for c in CATEGORIES] for m, name in methods.items()
     ])
-    out += ["", *speed_lines(report.get("speed"))]
+    out += ["", *speed_lines(report.get("speed")), *draft_lines(report.get("draft"))]
     if "judge" in report:
         out += ["", "LLM judge (1-5, mean over scored tasks):", ""]
         out += _table(["method", "mean", "scored"], [
@@ -164,6 +200,19 @@ def speed_lines(speed_report: dict | None) -> list[str]:
         lines.append(f"Speedup over plain greedy on {s['sampled_tasks']} sampled tasks: {s['speedup']}x end to end, "
                      f"{s['decode_speedup']}x decode only ({per_bucket}); identical output on "
                      f"{s['lossless']}/{s['sampled_tasks']}.")
+    return lines
+
+
+def draft_lines(draft: dict | None) -> list[str]:
+    if not draft:
+        return []
+    sources = ", ".join(f"{k} {v}" for k, v in draft["sources"].items())
+    lines = ["", f"Auto: files written by {sources}."]
+    if draft["paired_tasks"]:
+        a, b = draft["without_draft"], draft["with_merge_draft"]
+        lines.append(f"Tokens per forward pass on {draft['paired_tasks']} tasks run both ways: {a['tokens_per_pass']} "
+                     f"without the merge draft (model), {b['tokens_per_pass']} with it (auto); draft acceptance "
+                     f"{_pct(a['acceptance_rate'])} vs {_pct(b['acceptance_rate'])}.")
     return lines
 
 

@@ -7,9 +7,13 @@ Methods:
 - ``original``: floor 1, return the file unchanged.
 - ``splice``: floor 2, a naive splice (see ``naive_splice``).
 - ``merge``: fastapply's deterministic merge (no model).
-- ``model``: the configured model with speculative decoding; on a sample of tasks
-  (``speed_sample``) also plain greedy decoding (records of method ``model-greedy``), for
-  the speedup and a losslessness check.
+- ``model``: the configured model alone (``--mode model``) with speculative decoding from the
+  original and the snippet; on a sample of tasks (``speed_sample``) also plain greedy decoding
+  (records of method ``model-greedy``), for the speedup and a losslessness check.
+- ``auto``: ``--mode auto``: the model with the deterministic merge as its first draft source,
+  guarded fallback to a confident merge. Its records say who wrote the file (``source``:
+  model, merge-fallback, or none), and their decode statistics, set beside ``model``'s on the
+  same tasks, give tokens per forward pass with and without the merge draft.
 
 Every record is appended to a JSONL as soon as it exists, keyed by (task id and content digest,
 method, model, config hash), and a key already there is not run again: an interrupted run
@@ -32,7 +36,9 @@ from fastapply.settings import Settings
 FAST_METHODS = ("original", "splice", "merge")
 MODEL = "model"
 GREEDY = "model-greedy"
-METHODS = FAST_METHODS + (MODEL,)
+AUTO = "auto"
+MODEL_METHODS = (MODEL, GREEDY, AUTO)
+METHODS = FAST_METHODS + (MODEL, AUTO)
 # Settings that are where things live, not what is measured.
 _NOT_CONFIG = ("cache_dir",)
 _HEAD = 400  # characters of a rejected raw answer kept in its record
@@ -49,6 +55,9 @@ class Outcome:
     stats: dict | None = None  # DecodeStats.as_dict() for model methods
     answer_sha: str = ""  # digest of the model's raw answer, to compare greedy and speculative
     answer_head: str = ""  # the raw answer's start, to see what a failing model wrote
+    source: str = ""  # who wrote the file: model | merge | merge-fallback; "" for none or a floor
+    confidence: float | None = None  # the merge's confidence, for the merge method
+    notes: str = ""  # why auto fell back, the merge's doubts
 
 
 @dataclass(frozen=True)
@@ -109,15 +118,15 @@ def run_fast(method: str, task: Task) -> Outcome:
 
         result = merge(task.original, task.snippet, path=task.path)
         if result.text is None:
-            return Outcome(None, metrics.DID_NOT_FINISH, "merge refused: " + "; ".join(result.reasons))
-        return Outcome(result.text)
+            return Outcome(None, metrics.DID_NOT_FINISH, "merge refused: " + "; ".join(result.reasons), confidence=0.0)
+        return Outcome(result.text, source="merge", confidence=result.confidence)
     raise ValueError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
 
 
 # --- the model ------------------------------------------------------------------------------------
-def run_model(applier, task: Task, speculation: bool) -> Outcome:
-    """One apply. Statistics are taken from the step callback too, so a rejected answer still
-    has its timings."""
+def run_model(applier, task: Task, speculation: bool, mode: str = MODEL) -> Outcome:
+    """One apply in `mode` (model or auto). Statistics are taken from the step callback too, so
+    a rejected answer still has its timings."""
     from fastapply.errors import FastApplyError, OutputRejected
     from fastapply import prompt
 
@@ -127,7 +136,8 @@ def run_model(applier, task: Task, speculation: bool) -> Outcome:
         seen["stats"] = stats
 
     try:
-        result = applier.apply(task.original, task.snippet, task.instruction, speculation=speculation, on_step=on_step)
+        result = applier.apply(task.original, task.snippet, task.instruction, path=task.path, mode=mode,
+                               speculation=speculation, on_step=on_step)
     except OutputRejected as exc:
         stats = seen["stats"].as_dict() if "stats" in seen else None
         text = prompt.extract(exc.text, task.original)  # a marker leak still has a whole file
@@ -135,7 +145,11 @@ def run_model(applier, task: Task, speculation: bool) -> Outcome:
         return Outcome(text, kind, str(exc), stats, _sha(exc.text), exc.text[:_HEAD])
     except FastApplyError as exc:  # context too long, bad input: no file
         return Outcome(None, metrics.DID_NOT_FINISH, f"{type(exc).__name__}: {exc}")
-    return Outcome(result.text, None, "", result.stats.as_dict(), _sha(result.answer))
+    # A fallback carries the failed generation's final statistics; the step callback's are a
+    # stand-in only where the result has none (a merge written without a model run).
+    stats = result.stats if result.stats.output_tokens or "stats" not in seen else seen["stats"]
+    return Outcome(result.text, None, "", stats.as_dict(), _sha(result.answer), source=result.source,
+                   notes="; ".join(result.notes))
 
 
 class LazyApplier:
@@ -170,6 +184,9 @@ def code_hash(method: str) -> str:
     """The floors and the merge are code, not settings: their code is their config."""
     here = Path(__file__).parent.parent
     files = [Path(__file__)] if method != "merge" else sorted((here / "merge").glob("*.py"))
+    if method == AUTO:  # auto is the model plus the merge plus the windowed path
+        files = sorted((here / "merge").glob("*.py")) + [here / "windows.py"]
+        files = [f for f in files if f.exists()]
     return _sha("".join(f.read_text(encoding="utf-8") for f in files))
 
 
@@ -191,6 +208,9 @@ def plan(tasks: list[Task], methods: Iterable[str], settings: Settings, speed_sa
             jobs += [Job(t, MODEL, job_key(t, MODEL, settings.model, config)) for t in tasks]
             sample = spread(tasks, speed_sample) if speed_sample > 0 else []
             jobs += [Job(t, GREEDY, job_key(t, GREEDY, settings.model, config)) for t in sample]
+        elif method == AUTO:
+            config = settings_hash(settings) + code_hash(AUTO)
+            jobs += [Job(t, AUTO, job_key(t, AUTO, settings.model, config)) for t in tasks]
         else:
             config = code_hash(method)
             jobs += [Job(t, method, job_key(t, method, "", config)) for t in tasks]
@@ -204,7 +224,7 @@ def score(job: Job, outcome: Outcome, seconds: float, model: str) -> dict:
         "key": job.key,
         "task": task.id,
         "method": job.method,
-        "model": model if job.method in (MODEL, GREEDY) else "",
+        "model": model if job.method in MODEL_METHODS else "",
         "language": task.language,
         "path": task.path,
         "n_lines": task.n_lines,
@@ -217,7 +237,12 @@ def score(job: Job, outcome: Outcome, seconds: float, model: str) -> dict:
         "seconds": round(seconds, 4),
         "stats": outcome.stats,
         "answer_sha": outcome.answer_sha,
+        "source": outcome.source,
     }
+    if outcome.confidence is not None:
+        record["confidence"] = outcome.confidence
+    if outcome.notes:
+        record["notes"] = outcome.notes[:_HEAD]
     if outcome.answer_head:
         record["answer_head"] = outcome.answer_head
     if outcome.text is not None and not exact and job.method != "original":
@@ -301,7 +326,8 @@ def run_eval(
             if job.method in FAST_METHODS:
                 outcome = run_fast(job.method, job.task)
             else:
-                outcome = run_model(model.get(), job.task, speculation=job.method == MODEL)
+                mode = AUTO if job.method == AUTO else MODEL
+                outcome = run_model(model.get(), job.task, speculation=job.method != GREEDY, mode=mode)
             record = score(job, outcome, time.perf_counter() - started, settings.model)
         if needs_judge(record, job.task, judge):
             record = {**record, "judge": run_judge(judge, job.task, output_text(record, job.task))}

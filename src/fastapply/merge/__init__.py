@@ -35,10 +35,25 @@ from fastapply.merge.anchor import align, candidates
 from fastapply.merge.segment import classify, split_hunks, strip_fences, ws_key
 from fastapply.merge.splice import Context, Plan, Refusal, assemble, place
 
-__all__ = ["MergeResult", "merge"]
+__all__ = ["MergeResult", "Region", "edited_regions", "merge"]
 
 _MASS_DELETION = 0.3  # share of the original's non-blank lines a merge may remove
 _REPLACEMENT_OVERLAP = 0.3  # below this share of shared lines, a marker-less snippet is new text
+
+
+@dataclass(frozen=True)
+class Region:
+    """One snippet hunk and the original lines it replaces (0-based, half-open ranges).
+
+    ``orig_start == orig_end`` is a pure insertion before ``orig_start``; ``new_lines`` is
+    how many lines replace the range in the merged text.
+    """
+
+    orig_start: int
+    orig_end: int
+    snip_start: int  # in the snippet as given (code fences and leading blank lines counted)
+    snip_end: int
+    new_lines: int
 
 
 @dataclass
@@ -46,6 +61,9 @@ class MergeResult:
     text: str | None  # merged file; None when the merge refuses
     confidence: float  # 0..1; 1.0 = every snippet line anchored exactly and unambiguously
     reasons: list[str] = field(default_factory=list)  # why refused, or why confidence < 1
+    # Where each hunk went, whenever the anchoring succeeded -- also when a later guard
+    # (mass deletion, parse error) refused the text: the edited places are still known.
+    regions: list[Region] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -109,9 +127,13 @@ def merge(original: str, snippet: str, *, path: str | None = None, language: str
     language = language or detect(path).name
     grammar = structure.grammar_name(language, path)
     orig, ends = _lines(original)
-    snip = strip_fences(_lines(snippet.replace("\r\n", "\n"))[0])
+    given = _lines(snippet.replace("\r\n", "\n"))[0]
+    snip = strip_fences(given)
+    # Snippet lines dropped in front (a fence, blank lines), so that regions index `snippet`.
+    offset = 0 if snip is given else next(i for i, line in enumerate(given) if line.strip()) + 1
     while snip and not snip[0].strip():
         snip.pop(0)
+        offset += 1
     while snip and not snip[-1].strip():
         snip.pop()
     if not snip:
@@ -135,8 +157,11 @@ def merge(original: str, snippet: str, *, path: str | None = None, language: str
     concrete = [i for i, flag in enumerate(flags) if not flag]
     pairs = candidates(snip, concrete, orig, _structural_candidates(ctx, concrete))
     early, late = align(snip, orig, hunks, pairs)
+    regions: list[Region] = []
     try:
         plan = place(ctx, hunks, early, flags)
+        regions = [Region(s.start, s.end + 1, h.start + offset, h.end + 1 + offset, len(s.lines))
+                   for h, s in zip(hunks, plan.spans)]
         merged = _check(plan, ctx, grammar)
         if late != early:
             other = place(ctx, hunks, late, flags)
@@ -144,9 +169,17 @@ def merge(original: str, snippet: str, *, path: str | None = None, language: str
                 where = sorted({a.orig + 1 for a in early.values()} ^ {a.orig + 1 for a in late.values()})
                 raise Refusal(f"ambiguous anchor: the snippet fits the original at more than one place (lines {where[:6]})")
     except Refusal as refusal:
-        return _refuse(str(refusal))
+        result = _refuse(str(refusal))
+        result.regions = regions if not str(refusal).startswith("ambiguous") else []
+        return result
     _edges(plan, orig, flags, hunks)
-    return MergeResult(finish(merged), round(plan.confidence, 4), plan.reasons)
+    return MergeResult(finish(merged), round(plan.confidence, 4), plan.reasons, regions)
+
+
+def edited_regions(original: str, snippet: str, *, path: str | None = None) -> list[Region]:
+    """The original line ranges the snippet's hunks replace, in order; [] when the snippet
+    cannot be anchored (ambiguous, unplaceable, no markers: nothing to localise)."""
+    return merge(original, snippet, path=path).regions
 
 
 def _edges(plan: Plan, orig: list[str], flags: list[bool], hunks) -> None:

@@ -1,0 +1,62 @@
+"""The eval's auto method: who wrote the file, and tokens per pass with and without the merge draft.
+
+A scripted engine stands in for the model: `perfect` applies every edit (the merge of what
+it was shown), `rambling` never closes its answer (what the small models do zero-shot).
+"""
+from __future__ import annotations
+
+import re
+
+from fastapply import prompt
+from fastapply.applier import Applier
+from fastapply.evals import report as rep
+from fastapply.evals.runner import AUTO, MODEL, plan, run_eval
+from fastapply.merge import merge
+from fastapply.settings import Settings
+from test_eval_report import TASKS
+from toy_engine import PromptScriptedEngine
+
+
+def perfect(prompt_text: str) -> str:
+    code = re.search(r"<code>\n(.*?)</code>", prompt_text, re.S).group(1)
+    update = re.search(r"<update>\n(.*?)</update>", prompt_text, re.S).group(1)
+    merged = merge(code, update, path="t.py").text
+    return prompt.expected_answer(merged if merged is not None else code)
+
+
+def rambling(_prompt_text: str) -> str:
+    return "Here is what I would change, step by step. " * 40
+
+
+def applier(answer) -> Applier:
+    return Applier(Settings(), engine=PromptScriptedEngine(answer))
+
+
+def test_auto_records_the_source_and_the_draft_effect(tmp_path):
+    tasks = TASKS[:3]  # all placeable by the merge
+    records = run_eval(tasks, [MODEL, AUTO], results=tmp_path / "r.jsonl", applier=applier(perfect))
+    auto = [r for r in records if r["method"] == AUTO]
+    assert [r["source"] for r in auto] == ["model"] * 3 and all(r["exact"] for r in records)
+    draft = rep.aggregate(records)["draft"]
+    assert draft["sources"] == {"model": 3} and draft["paired_tasks"] == 3
+    assert draft["with_merge_draft"]["tokens_per_pass"] > draft["without_draft"]["tokens_per_pass"]
+    text = rep.markdown(rep.aggregate(records))
+    assert "without the merge draft (model)" in text and "auto" in text
+
+
+def test_auto_falls_back_to_the_merge_when_the_model_rambles():
+    records = run_eval(TASKS, [MODEL, AUTO], applier=applier(rambling))
+    model = {r["task"]: r for r in records if r["method"] == MODEL}
+    auto = {r["task"]: r for r in records if r["method"] == AUTO}
+    assert not any(r["exact"] for r in model.values())
+    assert {t: r["source"] for t, r in auto.items()} == {
+        "t/small": "merge-fallback", "t/mid": "merge-fallback", "t/big": "merge-fallback", "t/lost": ""}
+    assert auto["t/lost"]["failure"] == "did-not-finish"  # the merge refused too: nothing written
+    assert all(auto[t]["exact"] for t in ("t/small", "t/mid", "t/big"))
+    assert all(r["stats"]["output_tokens"] > 0 for r in auto.values() if r["source"])  # the failed run's stats
+
+
+def test_auto_key_depends_on_settings_and_merge_code():
+    a = plan(TASKS[:1], [AUTO], Settings(n_ctx=2048))
+    b = plan(TASKS[:1], [AUTO], Settings(n_ctx=4096))
+    assert [j.method for j in a] == [AUTO] and a[0].key != b[0].key
