@@ -39,8 +39,9 @@ def _divergence_is_near_tie(plain, spec) -> bool:
 
 
 def test_speculative_equals_greedy_on_real_edits(applier, tasks):
-    # 20 real edits with the default model, 6 with Gemma (slower: 4x the vocabulary).
-    cases = tasks if applier.settings.model == "smollm2-135m" else tasks[:6]
+    # 20 real edits with the default model, 4 with Gemma (slower: twice the layers' width,
+    # 5x the vocabulary).
+    cases = tasks if applier.settings.model == "smollm2-135m" else tasks[:4]
     engine = applier.engine
     passes = {"plain": 0, "spec": 0, "oracle": 0}
     for task in cases:
@@ -48,7 +49,7 @@ def test_speculative_equals_greedy_on_real_edits(applier, tasks):
         sources = [engine.tokenize(prompt.expected_answer(task.original)), engine.tokenize(prompt.render(task.snippet))]
 
         def run(drafter):
-            return generate(engine, ids, max_new_tokens=96, drafter=drafter, stop=StopAtTag(engine.detokenize),
+            return generate(engine, ids, max_new_tokens=64, drafter=drafter, stop=StopAtTag(engine.detokenize),
                             record_margins=True)
 
         plain = run(None)

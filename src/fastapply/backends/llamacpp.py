@@ -24,6 +24,25 @@ def _quiet(level, text, user_data):  # llama.cpp logs every load to stderr; keep
     pass
 
 
+def _fallback_chat(messages: list[dict[str, str]], *, gemma: bool) -> str:
+    """A chat rendering for GGUFs that carry no template (base models such as the
+    embedded Gemma 3 270M): the family's own turn format where its control tokens exist,
+    else ChatML, the commonest convention."""
+    if gemma:  # Gemma has no system role: its template prepends the system text to the user turn
+        system = "".join(m["content"] + "\n\n" for m in messages if m["role"] == "system")
+        turns, first = [], True
+        for m in messages:
+            if m["role"] == "system":
+                continue
+            content = (system if first and m["role"] == "user" else "") + m["content"]
+            first = False
+            role = "model" if m["role"] == "assistant" else m["role"]
+            turns.append(f"<start_of_turn>{role}\n{content}<end_of_turn>\n")
+        return "<bos>" + "".join(turns) + "<start_of_turn>model\n"
+    turns = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
+    return turns + "<|im_start|>assistant\n"
+
+
 class LlamaCppEngine:
     name = "llama"
 
@@ -100,9 +119,7 @@ class LlamaCppEngine:
 
     def chat_prompt(self, messages: list[dict[str, str]]) -> str:
         if not self._template:
-            # No template in the GGUF: a plain ChatML rendering is the commonest convention.
-            turns = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
-            return turns + "<|im_start|>assistant\n"
+            return _fallback_chat(messages, gemma=len(self.tokenize("<start_of_turn>", special=True)) == 1)
 
         def text(tok: int) -> str:
             return C.llama_vocab_get_text(self._vocab, tok).decode() if tok >= 0 else ""
