@@ -125,3 +125,10 @@ def test_auto_mode_refuses_when_neither_model_nor_merge_can():
     repeated = "def f():\n    return 1\n\n\ndef g():\n    return 1\n"
     with pytest.raises(OutputRejected, match="cannot stand in"):
         applier("nonsense", mode="auto").apply(repeated, "# ...\n    return 2\n# ...\n", path="m.py")
+
+
+def test_mass_deletion_is_rejected():
+    big = "".join(f"def f{i}():\n    return {i}\n\n\n" for i in range(20))
+    truncated = "".join(f"def f{i}():\n    return {i}\n\n\n" for i in range(5))
+    with pytest.raises(OutputRejected, match="drops 30 of the original's 40 non-blank lines"):
+        applier(prompt.expected_answer(truncated)).apply(big, "def f0():\n    return 100\n# ...\n")

@@ -71,6 +71,27 @@ def leaked_markers(result: str, original: str, snippet: str) -> list[str]:
     return sorted((after - before).elements())
 
 
+# Share of the original's lines an answer may drop that the snippet does not account for.
+# Continue's deterministic apply uses the same 30% bound; the merge refuses beyond it too.
+MASS_DELETION = 0.3
+
+
+def _nonblank(text: str) -> int:
+    return sum(1 for line in text.splitlines() if line.strip())
+
+
+def lost_lines(result: str, original: str, snippet: str) -> int:
+    """Original non-blank lines missing from the result and absent from the snippet.
+
+    A lazy snippet shows deleted code only by leaving it out, so this over-counts real
+    deletions a little; it is a guard against mass loss, not an edit check.
+    """
+    kept = Counter(line.strip() for line in result.splitlines() if line.strip())
+    kept.update(line.strip() for line in snippet.splitlines() if line.strip())
+    before = Counter(line.strip() for line in original.splitlines() if line.strip())
+    return sum((before - kept).values())
+
+
 class Applier:
     """Applies edits by the settings' mode; loads the model on first use (merge mode never does).
 
@@ -197,6 +218,14 @@ class Applier:
             raise OutputRejected(
                 f"the model copied {len(leaks)} elision marker line(s) into the file instead of the code they "
                 f"stand for (first: {leaks[0]!r}); the file was not changed",
+                answer,
+                gen.stats,
+            )
+        lost = lost_lines(text, original, snippet)
+        if lost > MASS_DELETION * max(1, _nonblank(original)):
+            raise OutputRejected(
+                f"the model's answer drops {lost} of the original's {_nonblank(original)} non-blank lines that the "
+                "snippet does not delete (a truncated or garbled rewrite); the file was not changed",
                 answer,
                 gen.stats,
             )
