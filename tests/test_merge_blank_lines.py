@@ -131,3 +131,21 @@ def test_method_body_replaced_up_to_its_own_end_not_the_class():
             def g(self):
                 return 2
     """)
+
+
+def test_new_assignment_next_to_the_same_target_is_doubted():
+    # Lazy semantics insert the new line; the original assigns the same target right there,
+    # so it was more likely replaced: not confident enough for auto mode to write alone.
+    original = "a = 1\nb.c = 'x'\nd = 4\n\ne = 5\n"
+    snippet = "a = 1\nb.c = 'y; longer text'\n\n# ... existing code ...\n"
+    result = merge(original, snippet, path="m.py")
+    assert result.ok and result.confidence < 0.9
+    assert any("resembles original" in r for r in result.reasons)
+
+
+def test_edge_without_marker_in_a_snippet_with_markers_is_below_the_fallback_threshold():
+    original = "import os\n\nX = 1\n\n\ndef a():\n    return 1\n\n\ndef b():\n    return 2\n"
+    snippet = "def a():\n    return 10\n\n\n# ... existing code ...\n"
+    result = merge(original, snippet, path="m.py")
+    assert result.text == original.replace("return 1\n", "return 10\n")  # kept, but doubted
+    assert result.confidence == 0.8 and "no marker at the snippet's edge" in result.reasons[0]

@@ -183,9 +183,16 @@ def edited_regions(original: str, snippet: str, *, path: str | None = None) -> l
 
 
 def _edges(plan: Plan, orig: list[str], flags: list[bool], hunks) -> None:
-    """Lines kept above/below the snippet without a marker saying so lower the confidence."""
+    """Lines kept above/below the snippet without a marker saying so lower the confidence.
+
+    When the snippet has markers elsewhere, below auto mode's fallback threshold: literally
+    the snippet says those lines are gone, in practice models forget edge markers, and on
+    the benchmark keeping them was never right (0 of 26): neither reading is safe unasked.
+    """
     first, last = plan.spans[0], plan.spans[-1]
     above = _nonblank(orig[: first.start]) if hunks[0].marker_before is None else 0
     below = _nonblank(orig[last.end + 1 :]) if hunks[-1].marker_after is None else 0
     if above or below:
-        plan.doubt(0.9, f"no marker at the snippet's edge: {above} line(s) above and {below} below kept as they were")
+        # A snippet with no markers at all is a fragment, spliced in place; one that uses
+        # markers but not at this edge may well mean what it shows.
+        plan.doubt(0.8 if any(flags) else 0.9, f"no marker at the snippet's edge: {above} line(s) above and {below} below kept as they were")

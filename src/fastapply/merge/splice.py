@@ -160,8 +160,18 @@ def _lookalikes(ctx: Context, hunk: Hunk, head, tail, bounds, plan: Plan) -> Non
         a, b = snip[new].strip(), orig[old].strip()
         if _lookalike(a, b) and a.endswith(("{", ":")) and b.endswith(("{", ":")):
             raise Refusal(f"new block opener '{a}' sits next to the original '{b}' it resembles: refusing to guess")
-        if a != b and SequenceMatcher(None, a, b).ratio() >= _LOOKALIKE:
+        if a != b and (SequenceMatcher(None, a, b).ratio() >= _LOOKALIKE or _same_target(a, b)):
             plan.doubt(0.6, f"new line '{a}' next to a marker resembles original '{b}': inserted, not replaced")
+
+
+_ASSIGNMENT = re.compile(r"^([^=]*?[\w\])])\s*(?:[-+*/%|&^]|<<|>>|\?\?|\|\||&&)?=(?!=)")
+
+
+def _same_target(a: str, b: str) -> bool:
+    """Two assignments to the same target (``x.y = 1`` / ``x.y = 2``): written one after the
+    other, the new one almost always replaces the old, whatever the right-hand sides."""
+    ma, mb = _ASSIGNMENT.match(a), _ASSIGNMENT.match(b)
+    return bool(ma and mb) and ws_key(ma.group(1)) == ws_key(mb.group(1)) and informative(ma.group(1))
 
 
 def _closes_earlier_block(ctx: Context, following: Hunk, hunk: Hunk, flags: list[bool]) -> bool:
