@@ -12,7 +12,10 @@ from typing import Any
 from ..errors import ConfigError
 
 # Fallback when the package metadata is not installed (running from a source tree).
-_BUILTIN = {"llama": "fastapply.backends.llamacpp:LlamaCppEngine"}
+_BUILTIN = {
+    "llama": "fastapply.backends.llamacpp:LlamaCppEngine",
+    "hf": "fastapply.backends.hf:TransformersEngine",
+}
 
 
 def _targets() -> dict[str, str]:
