@@ -60,3 +60,13 @@ def test_auto_key_depends_on_settings_and_merge_code():
     a = plan(TASKS[:1], [AUTO], Settings(n_ctx=2048))
     b = plan(TASKS[:1], [AUTO], Settings(n_ctx=4096))
     assert [j.method for j in a] == [AUTO] and a[0].key != b[0].key
+
+
+def test_outcomes_split_refusals_from_wrong_files():
+    records = run_eval(TASKS, ["splice", "merge"])
+    report = rep.aggregate(records)
+    merge_all = report["outcomes"]["merge"]["all"]
+    assert merge_all["tasks"] == 4 and merge_all["exact"] == 0.75 and merge_all["refused"] == 0.25
+    assert merge_all["wrong"] == 0.0 and merge_all["confident_wrong"] == 0.0
+    assert "confident_wrong" not in report["outcomes"]["splice"]["all"]  # no confidence to split by
+    assert "| all | 4 |" in rep.markdown(report)

@@ -14,9 +14,11 @@ from pathlib import Path
 from statistics import mean
 
 from fastapply.evals.dataset import LENGTH_BUCKETS
-from fastapply.evals.metrics import CATEGORIES
+from fastapply.evals.metrics import CATEGORIES, DID_NOT_FINISH
+from fastapply.settings import Settings
 from fastapply.evals.runner import AUTO, GREEDY, METHODS, MODEL
 
+CONFIDENT = Settings.model_fields["merge_min_confidence"].default  # auto's fallback threshold
 BUCKETS = tuple(f"{low}-{high}" for low, high in LENGTH_BUCKETS)
 BUCKET_NAMES = {b: (f"<{high}" if low == 0 else f"{low}–{high}") for b, (low, high) in zip(BUCKETS, LENGTH_BUCKETS)}
 LABELS = {
@@ -113,6 +115,30 @@ def draft_effect(records: list[dict]) -> dict | None:
     }
 
 
+def _outcome(group: list[dict]) -> dict:
+    """Exact, refused (no file: the method said no or never finished) and wrong-but-written
+    shares; a wrong file written is the expensive failure, a refusal the cheap one."""
+    n = len(group)
+    refused = sum(r["failure"] == DID_NOT_FINISH for r in group)
+    exact = sum(r["exact"] for r in group)
+    out = {"tasks": n, "exact": _rate([r["exact"] for r in group]),
+           "refused": round(refused / n, 4) if n else None, "wrong": round((n - exact - refused) / n, 4) if n else None}
+    scored = [r for r in group if r.get("confidence") is not None]
+    if scored:  # what auto mode would write alone: merges at or above its fallback threshold
+        confident = [r for r in scored if r["confidence"] >= CONFIDENT]
+        out["confident"] = round(len(confident) / n, 4)
+        out["confident_wrong"] = round(sum(not r["exact"] for r in confident) / n, 4)
+    return out
+
+
+def outcomes(records: list[dict], field: str, order: tuple[str, ...] = ()) -> dict[str, dict]:
+    groups: dict[str, list[dict]] = defaultdict(list)
+    for record in records:
+        groups[record[field]].append(record)
+    keys = [k for k in order if k in groups] + sorted(k for k in groups if k not in order)
+    return {key: _outcome(groups[key]) for key in keys}
+
+
 def judged(records: list[dict]) -> dict:
     scores = [r["judge"]["score"] for r in records if (r.get("judge") or {}).get("score") is not None]
     return {"scored": len(scores), "mean": round(mean(scores), 3) if scores else None}
@@ -141,6 +167,8 @@ def aggregate(records: list[dict]) -> dict:
                      for m, rs in by_method.items()},
         "speed": speed(records),
         "draft": draft_effect(records),
+        "outcomes": {m: {"all": _outcome(rs), "by_language": outcomes(rs, "language"),
+                         "by_length": outcomes(rs, "bucket", BUCKETS)} for m, rs in by_method.items()},
     }
     if any(r.get("judge") for r in records):
         report["judge"] = {m: judged(rs) for m, rs in by_method.items()}
@@ -175,6 +203,7 @@ def markdown(report: dict) -> str:
         [name] + [_pct(report["by_language"][m].get(lang, {}).get("exact_match")) for lang in languages]
         for m, name in methods.items()
     ])
+    out += ["", *outcome_lines(report, languages)]
     out += ["", "Failures (tasks):", ""]
     out += _table(["method"] + list(CATEGORIES), [
         [name] + [str(report["failures"][m].get(c, 0)) for c in CATEGORIES] for m, name in methods.items()
@@ -187,6 +216,31 @@ def markdown(report: dict) -> str:
              str(report["judge"][m]["scored"])] for m, name in methods.items()
         ])
     return "\n".join(out) + "\n"
+
+
+def outcome_lines(report: dict, languages: list[str]) -> list[str]:
+    """Exact / refused / wrong-but-written per method, overall, by language and by length."""
+    methods = [m for m in report["methods"] if m != "original"]
+    if not methods:
+        return []
+
+    def cell(o: dict | None) -> str:
+        if not o:
+            return "–"
+        text = f"{_pct(o['exact'])} / {_pct(o['refused'])} / {_pct(o['wrong'])}"
+        return text + (f" ({_pct(o['confident_wrong'])})" if "confident_wrong" in o else "")
+
+    rows = [["all", str(report["dataset"]["tasks"])] + [cell(report["outcomes"][m]["all"]) for m in methods]]
+    for lang in languages:
+        n = report["dataset"]["languages"][lang]
+        rows.append([lang, str(n)] + [cell(report["outcomes"][m]["by_language"].get(lang)) for m in methods])
+    for b in BUCKETS:
+        if b in report["dataset"]["by_length"]:
+            rows.append([f"{BUCKET_NAMES[b]} lines", str(report["dataset"]["by_length"][b])]
+                        + [cell(report["outcomes"][m]["by_length"].get(b)) for m in methods])
+    note = (f"Exact / refused / wrong file written, per method (in parentheses for the merge: wrong files at "
+            f"confidence >= {CONFIDENT}, what auto mode falls back to):")
+    return [note, "", *_table(["tasks", "n"] + [report["methods"][m] for m in methods], rows)]
 
 
 def speed_lines(speed_report: dict | None) -> list[str]:
