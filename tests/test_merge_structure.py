@@ -71,7 +71,7 @@ def test_python_renamed_anchor_function_reports_the_rename():
     snippet = "# ... existing code ...\ndef new(x):\n    y = x * 2\n    return y + 1\n# ... existing code ...\n"
     r = merge(original, snippet, path="m.py")
     assert r.text == original.replace("def old(x):", "def new(x):")
-    assert r.confidence == 0.9
+    assert r.confidence == 0.85  # below auto's fallback threshold: a rename is a guess
     assert r.reasons == ["block opener 'def old(x):' renamed old -> new as 'def new(x):'"]
 
 
