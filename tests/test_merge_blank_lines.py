@@ -149,3 +149,52 @@ def test_edge_without_marker_in_a_snippet_with_markers_is_below_the_fallback_thr
     result = merge(original, snippet, path="m.py")
     assert result.text == original.replace("return 1\n", "return 10\n")  # kept, but doubted
     assert result.confidence == 0.8 and "no marker at the snippet's edge" in result.reasons[0]
+
+
+def test_hunk_opening_with_closers_inserts_after_the_same_closers():
+    # The snippet shows the end of the previous method as context, then a new method.
+    original = d("""
+        class A {
+          f(x) {
+            if (x) {
+              g();
+            }
+          }
+
+          /**
+           * Docs of h.
+           */
+          h() {}
+        }
+    """)
+    snippet = d("""
+        // ... existing code ...
+            }
+          }
+
+          added() {
+            return 1;
+          }
+
+          /**
+           * Docs of h.
+        // ... existing code ...
+    """)
+    assert merge(original, snippet, path="m.js").text == d("""
+        class A {
+          f(x) {
+            if (x) {
+              g();
+            }
+          }
+
+          added() {
+            return 1;
+          }
+
+          /**
+           * Docs of h.
+           */
+          h() {}
+        }
+    """)

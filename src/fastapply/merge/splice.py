@@ -313,6 +313,32 @@ def _tail_opener(ctx: Context, hunk: Hunk, first_tail: int, body: list[int], fla
     return None
 
 
+def _leading_closers(ctx: Context, hunk: Hunk, start: int, anchor: int, prev_end: int) -> int:
+    """Where new code goes when the hunk opens with closers: after the original's same closers.
+
+    ``// ...`` + ``    }`` + ``  }`` + a new method shows the end of the previous method as
+    context. The new lines are inserted somewhere in the run of lines matched above the
+    first anchor; the closers pick the place in that run that follows the same closers in
+    the original, and the span then starts at them (they replace themselves; the original's
+    blank lines between them and the old insertion point come from the snippet instead).
+    """
+    snip, orig = ctx.snippet, ctx.original
+    lead = hunk.start
+    while lead <= hunk.end and is_closer(snip[lead]):
+        lead += 1
+    n = lead - hunk.start
+    if n == 0 or lead > hunk.end:
+        return start
+    # Candidate places: up across the original's blank lines, or down the matched run.
+    back = start
+    while back - 1 > prev_end and not orig[back - 1].strip():
+        back -= 1
+    for at in [*range(start, back - 1, -1), *range(start + 1, anchor + 1)]:
+        if at - n > prev_end and all(_eq(snip[hunk.start + k], orig[at - n + k]) for k in range(n)):
+            return at - n
+    return start
+
+
 def _widen_tail(
     ctx: Context, hunk: Hunk, last: int, end: int, flags: list[bool], limit: int, marker_in_block: bool
 ) -> tuple[int, int, bool]:
@@ -391,6 +417,8 @@ def place(ctx: Context, hunks: list[Hunk], anchors: dict[int, Anchor], flags: li
             if anchors[first].orig <= prev_end:
                 raise Refusal(f"overlapping hunks at original line {anchors[first].orig + 1}")
             head_end, start, rewrote = _widen_head(ctx, hunk, first, anchors[first].orig, prev_end, flags, plan)
+            if not rewrote and hunk.marker_before is not None and head_end >= hunk.start:
+                start = _leading_closers(ctx, hunk, start, anchors[first].orig, prev_end)
             in_block = n + 1 < len(hunks) and _closes_earlier_block(ctx, hunks[n + 1], hunk, flags)
             tail_start, end, closed = _widen_tail(ctx, hunk, last, anchors[last].orig, flags, limit, in_block)
             _lookalikes(ctx, hunk, (head_end, start, rewrote), (tail_start, end, closed), (prev_end, limit), plan)
