@@ -85,6 +85,7 @@ class TransformersEngine:
             raise ValueError(f"cannot keep {n_keep} of {self.n_past} cached tokens")
         if n_keep == 0:
             self._cache = None
-        elif self._cache is not None:
-            self._cache.crop(n_keep)
+        elif self._cache is not None and n_keep < self.n_past:
+            # transformers 5 crops a config-less DynamicCache by a negative count only.
+            self._cache.crop(n_keep - self.n_past)
         del self.cached[n_keep:]
