@@ -139,3 +139,24 @@ def test_real_model_on_a_large_file_in_auto_mode_never_damages_it():
     except (OutputRejected, ContextTooLong):
         return
     assert result.text == expected()
+
+
+def test_each_window_draft_is_that_window_of_the_merged_file():
+    from fastapply.windows import window_draft
+
+    original = big_file()
+    merged = merge(original, EDIT, path="big.py")
+    lines, merged_lines = original.splitlines(keepends=True), merged.text.splitlines(keepends=True)
+    windows = plan_windows(lines, merged.regions)
+    assert len(windows) == 3
+    for w in windows:
+        sub = "".join(lines[w.start : w.end])
+        assert window_draft(merged_lines, w, merged.regions) == merge(sub, sub_snippet(EDIT.split("\n"), w), path="w.py").text
+
+
+def test_an_edit_at_the_end_of_a_file_without_final_newline():
+    original = big_file().rstrip("\n")
+    snippet = "# ... existing code ...\ndef f699(x):\n    return 0\n"
+    result = applier(perfect, "model").apply(original, snippet, path="big.py")
+    assert result.text == original.replace("return x + 699", "return 0")
+    assert not result.text.endswith("\n")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
+from .applier import ApplyResult
 from .errors import OutputRejected
 from .markers import is_marker
 from .merge import Region, merge
@@ -92,7 +93,7 @@ def sub_snippet(snippet_lines: list[str], window: Window) -> str:
     return "\n".join(out) + "\n"
 
 
-def _draft(merged_lines: list[str], window: Window, regions: list[Region]) -> str:
+def window_draft(merged_lines: list[str], window: Window, regions: list[Region]) -> str:
     """The window's part of the merged file: original offsets shift by earlier regions' growth."""
     shift = sum(r.new_lines - (r.orig_end - r.orig_start) for r in regions if r.orig_end <= window.start)
     growth = sum(r.new_lines - (r.orig_end - r.orig_start) for r in window.regions)
@@ -139,9 +140,9 @@ def rewrite_windows(
     stats, answers, out, pos = DecodeStats(), [], [], 0
     for window in plan:
         sub_original = "".join(lines[window.start : window.end])
-        window_draft = _draft(merged_lines, window, merged.regions) if merged_lines is not None else None
+        draft_text = window_draft(merged_lines, window, merged.regions) if merged_lines is not None else None
         result = applier.rewrite(sub_original, sub_snippet(snippet_lines, window), instruction,
-                                 draft=window_draft, **rewrite_kw)
+                                 draft=draft_text, **rewrite_kw)
         _add(stats, result.stats)
         answers.append(result.answer)
         text = result.text
@@ -150,8 +151,6 @@ def rewrite_windows(
         out.append("".join(lines[pos : window.start]) + text)
         pos = window.end
     out.append("".join(lines[pos:]))
-    from .applier import ApplyResult  # the applier imports this module lazily; no cycle at import
-
     spans = ", ".join(f"{w.start + 1}-{w.end}" for w in plan)
     return ApplyResult("".join(out), stats, "\n".join(answers), result.model, source="model",
                        notes=[f"file beyond the model's context: rewrote {len(plan)} window(s), lines {spans}"])
