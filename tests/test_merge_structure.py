@@ -54,7 +54,7 @@ def test_go_signature_and_body_changed_anchored_by_definition_name():
         "func greet(name string) string {\n",
         'func greet(name string, loud bool) string {\n\tif loud {\n\t\treturn "HI " + name\n\t}\n',
     )
-    assert r.confidence == 0.85 and r.reasons == ["1 line(s) anchored by definition kind and name only"]
+    assert r.confidence == 0.9 and r.reasons == ["1 line(s) anchored by definition kind and name only"]
 
 
 def test_js_whole_function_rewritten_anchored_by_name():
@@ -62,7 +62,7 @@ def test_js_whole_function_rewritten_anchored_by_name():
     original = "function foo() {\n  a();\n}\n\nfunction bar() {\n  c();\n}\n"
     r = merge(original, "// ... existing code ...\nfunction foo(x) {\n  return x;\n}\n// ... existing code ...\n", path="f.js")
     assert r.text == "function foo(x) {\n  return x;\n}\n\nfunction bar() {\n  c();\n}\n"
-    assert r.confidence == 0.85
+    assert r.confidence == 0.9
 
 
 def test_python_renamed_anchor_function_reports_the_rename():

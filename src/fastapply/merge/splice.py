@@ -433,7 +433,9 @@ def place(ctx: Context, hunks: list[Hunk], anchors: dict[int, Anchor], flags: li
     if WHITESPACE in levels:
         plan.doubt(0.95, f"{levels.count(WHITESPACE)} line(s) anchored ignoring whitespace")
     if STRUCTURAL in levels:
-        plan.doubt(0.85, f"{levels.count(STRUCTURAL)} line(s) anchored by definition kind and name only")
+        # At auto's fallback threshold: on the benchmark these merges were right 32 times of
+        # 35, as often as the merge at >= 0.9 overall.
+        plan.doubt(0.9, f"{levels.count(STRUCTURAL)} line(s) anchored by definition kind and name only")
     return plan
 
 
