@@ -52,6 +52,14 @@ class TaskBench:
     def oracle_speedup(self) -> float:
         return self.plain_s / self.oracle_s
 
+    @property
+    def decode_speedup(self) -> float:  # prefill excluded: the part speculation acts on
+        return (self.plain_s - self.prefill_s) / (self.spec_s - self.prefill_s)
+
+    @property
+    def oracle_decode_speedup(self) -> float:
+        return (self.plain_s - self.prefill_s) / (self.oracle_s - self.prefill_s)
+
 
 def _peer_generate(llm, ids: list[int], max_tokens: int, detokenize) -> tuple[list[int], float]:
     """Greedy decoding through llama-cpp-python's Llama.generate with its prompt-lookup draft."""
@@ -140,7 +148,9 @@ def summarize(rows: list[TaskBench]) -> dict:
         "total_speedup": tot("plain_s") / tot("spec_s"),
         "median_speedup_vs_peer": statistics.median(r.speedup_vs_peer for r in peers) if peers else None,
         "peer_identity_rate": sum(bool(r.peer_identical) for r in peers) / len(peers) if peers else None,
+        "median_decode_speedup": statistics.median(r.decode_speedup for r in rows),
         "median_oracle_speedup": statistics.median(r.oracle_speedup for r in rows),
+        "median_oracle_decode_speedup": statistics.median(r.oracle_decode_speedup for r in rows),
         "prefill_tokens_per_second": prefill_tps,
         "plain_decode_tokens_per_second": decode("plain_s"),
         "spec_decode_tokens_per_second": decode("spec_s"),

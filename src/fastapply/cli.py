@@ -196,20 +196,20 @@ def bench_cmd(n_tasks, max_tokens, min_lines, max_lines, language, peer, json_pa
     tasks = load_tasks(languages=[language], min_lines=min_lines, max_lines=max_lines, limit=n_tasks,
                        progress=lambda m: click.echo(m, err=True))
     applier = Applier(settings)
-    need = max(len(applier.prompt_tokens(t.original, t.snippet, t.instruction)) for t in tasks) + max_tokens + 8
+    need = max(len(applier.prompt_tokens(t.original, t.snippet, t.instruction)) for t in tasks) + max_tokens + 64  # + its last draft
     llm = load_peer(str(resolve(settings.model, settings.cache_dir)[0]), min(need, applier.engine.n_ctx),
                     settings.threads) if peer else None
     click.echo(f"model {settings.model}, {settings.threads} threads, exact={settings.exact}, "
                f"{len(tasks)} {language} tasks, answers capped at {max_tokens} tokens")
-    head = f"{'task':44} {'lines':>5} {'tok':>4} {'plain':>6} {'spec':>6} {'x':>5} {'t/pass':>6} {'same':>4} " \
-           f"{'peer':>6} {'x/peer':>6} {'oracle':>6} {'x':>5}"
+    head = f"{'task':40} {'lines':>5} {'tok':>4} {'prefill':>7} {'plain':>6} {'spec':>6} {'x':>5} {'xdec':>5} " \
+           f"{'t/pass':>6} {'same':>4} {'peer':>6} {'x/peer':>6} {'oracle':>6} {'xdec':>5}"
     click.echo(head)
 
     def show(r):
         peer_cols = f"{r.peer_s:6.1f} {r.speedup_vs_peer:6.2f}" if r.peer_s else f"{'-':>6} {'-':>6}"
-        click.echo(f"{r.id[-44:]:44} {r.lines:5} {r.output_tokens:4} {r.plain_s:6.1f} {r.spec_s:6.1f} "
-                   f"{r.speedup:5.2f} {r.spec_tokens_per_pass:6.2f} {'yes' if r.identical else 'NO':>4} "
-                   f"{peer_cols} {r.oracle_s:6.1f} {r.oracle_speedup:5.2f}")
+        click.echo(f"{r.id[-40:]:40} {r.lines:5} {r.output_tokens:4} {r.prefill_s:7.1f} {r.plain_s:6.1f} "
+                   f"{r.spec_s:6.1f} {r.speedup:5.2f} {r.decode_speedup:5.2f} {r.spec_tokens_per_pass:6.2f} "
+                   f"{'yes' if r.identical else 'NO':>4} {peer_cols} {r.oracle_s:6.1f} {r.oracle_decode_speedup:5.2f}")
 
     rows, skipped = run_bench(applier, tasks, max_tokens=max_tokens, peer=llm, on_task=show)
     for line in skipped:
