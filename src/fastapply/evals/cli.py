@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-METHOD_NAMES = ("original", "splice", "merge", "model")
+METHOD_NAMES = ("original", "splice", "merge", "model", "auto")
+DEFAULT_METHODS = ("original", "splice", "merge", "model")
 
 
 def parse_methods(value: str) -> list[str]:
@@ -53,9 +54,10 @@ class Bar:
 @click.option("--limit", type=int, default=None, help="At most N tasks, spread over languages and lengths.")
 @click.option("--languages", default=None, help="Comma-separated languages to keep (e.g. python,typescript).")
 @click.option("--max-lines", type=int, default=400, help="Only files shorter than this many lines.")
-@click.option("--methods", "methods_arg", default=",".join(METHOD_NAMES), show_default=True,
+@click.option("--methods", "methods_arg", default=",".join(DEFAULT_METHODS), show_default=True,
               help="Comma-separated: original (floor), splice (naive floor), merge (deterministic), "
-                   "model (the configured model, speculative).")
+                   "model (the configured model, speculative, --mode model), auto (--mode auto: the model with "
+                   "the merge as draft and guarded fallback).")
 @click.option("--speed-sample", type=int, default=0, show_default=True,
               help="Also run N tasks with plain greedy decoding, for the speedup.")
 @click.option("--judge/--no-judge", default=False, show_default=True, help="Grade results 1-5 with an LLM judge.")
