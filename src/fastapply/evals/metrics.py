@@ -11,10 +11,10 @@
 from __future__ import annotations
 
 import difflib
-import importlib
 from collections import Counter
 
 from fastapply.markers import is_marker
+from fastapply.merge import structure
 
 DID_NOT_FINISH = "did-not-finish"  # no complete file: stopped early, token limit, refusal
 MARKER_LEAKED = "elision-marker-leaked"  # a `... existing code ...` line left in the file
@@ -23,18 +23,6 @@ COLLATERAL = "collateral-change"  # lines changed outside the regions the edit t
 OTHER = "other"  # wrong inside the edited regions
 CATEGORIES = (DID_NOT_FINISH, MARKER_LEAKED, EDIT_MISSING, COLLATERAL, OTHER)
 
-# language -> (module, function returning the grammar); TSX has its own grammar.
-_GRAMMARS = {
-    "python": ("tree_sitter_python", "language"),
-    "javascript": ("tree_sitter_javascript", "language"),
-    "typescript": ("tree_sitter_typescript", "language_typescript"),
-    "tsx": ("tree_sitter_typescript", "language_tsx"),
-    "java": ("tree_sitter_java", "language"),
-    "c": ("tree_sitter_c", "language"),
-    "cpp": ("tree_sitter_cpp", "language"),
-    "go": ("tree_sitter_go", "language"),
-    "rust": ("tree_sitter_rust", "language"),
-}
 
 
 # --- exact match and similarity -------------------------------------------------------------------
@@ -61,24 +49,9 @@ def line_similarity(result: str | None, expected: str) -> float:
 
 
 # --- syntax-tree equality -------------------------------------------------------------------------
-def grammar_for(language: str, path: str | None = None) -> str:
-    if language == "typescript" and path and path.lower().endswith(".tsx"):
-        return "tsx"
-    return language
-
-
-def parser_for(grammar: str):
-    """A tree-sitter parser, or None when tree-sitter or this grammar is not installed."""
-    spec = _GRAMMARS.get(grammar)
-    if spec is None:
-        return None
-    try:
-        import tree_sitter
-
-        module = importlib.import_module(spec[0])
-        return tree_sitter.Parser(tree_sitter.Language(getattr(module, spec[1])()))
-    except (ImportError, AttributeError, ValueError, TypeError):
-        return None
+# One place loads grammars for the whole package: the merge's structure module.
+grammar_for = structure.grammar_name
+parser_for = structure.get_parser
 
 
 def syntax_signature(tree) -> tuple[list[tuple[str, str, int]], bool]:

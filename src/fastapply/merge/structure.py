@@ -66,7 +66,7 @@ def grammar_name(language: str, path: str | None) -> str:
     return language
 
 
-def _parser(grammar: str):
+def get_parser(grammar: str):
     """A parser for the grammar, or None when tree-sitter or the grammar is not installed."""
     spec = _GRAMMARS.get(grammar)
     if spec is None:
@@ -81,7 +81,7 @@ def _parser(grammar: str):
 
 
 def available(grammar: str) -> bool:
-    return _parser(grammar) is not None
+    return get_parser(grammar) is not None
 
 
 def _name_of(node) -> str | None:
@@ -108,7 +108,7 @@ def _arrow_binding(node) -> bool:
 
 def definitions(text: str, grammar: str) -> list[Definition] | None:
     """All definitions in text, in order; None when the grammar is unavailable."""
-    parser = _parser(grammar)
+    parser = get_parser(grammar)
     if parser is None:
         return None
     tree = parser.parse(text.encode("utf-8"))
@@ -128,7 +128,7 @@ def definitions(text: str, grammar: str) -> list[Definition] | None:
 
 def parses_cleanly(text: str, grammar: str) -> bool | None:
     """Whether text parses without error nodes; None when the grammar is unavailable."""
-    parser = _parser(grammar)
+    parser = get_parser(grammar)
     if parser is None:
         return None
     return not parser.parse(text.encode("utf-8")).root_node.has_error
