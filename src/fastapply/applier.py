@@ -92,6 +92,19 @@ def lost_lines(result: str, original: str, snippet: str) -> int:
     return sum((before - kept).values())
 
 
+def answer_problem(text: str, original: str, snippet: str) -> str | None:
+    """Why an extracted answer must not be written, or None when it may."""
+    leaks = leaked_markers(text, original, snippet)
+    if leaks:
+        return (f"the model copied {len(leaks)} elision marker line(s) into the file instead of the code they "
+                f"stand for (first: {leaks[0]!r})")
+    lost = lost_lines(text, original, snippet)
+    if lost > MASS_DELETION * max(1, _nonblank(original)):
+        return (f"the model's answer drops {lost} of the original's {_nonblank(original)} non-blank lines that the "
+                "snippet does not delete (a truncated or garbled rewrite)")
+    return None
+
+
 class Applier:
     """Applies edits by the settings' mode; loads the model on first use (merge mode never does).
 
@@ -213,20 +226,7 @@ class Applier:
                 answer,
                 gen.stats,
             )
-        leaks = leaked_markers(text, original, snippet)
-        if leaks:
-            raise OutputRejected(
-                f"the model copied {len(leaks)} elision marker line(s) into the file instead of the code they "
-                f"stand for (first: {leaks[0]!r}); the file was not changed",
-                answer,
-                gen.stats,
-            )
-        lost = lost_lines(text, original, snippet)
-        if lost > MASS_DELETION * max(1, _nonblank(original)):
-            raise OutputRejected(
-                f"the model's answer drops {lost} of the original's {_nonblank(original)} non-blank lines that the "
-                "snippet does not delete (a truncated or garbled rewrite); the file was not changed",
-                answer,
-                gen.stats,
-            )
+        problem = answer_problem(text, original, snippet)
+        if problem:
+            raise OutputRejected(f"{problem}; the file was not changed", answer, gen.stats)
         return ApplyResult(text, gen.stats, answer, s.model, gen.margins)
