@@ -132,3 +132,10 @@ def test_mass_deletion_is_rejected():
     truncated = "".join(f"def f{i}():\n    return {i}\n\n\n" for i in range(5))
     with pytest.raises(OutputRejected, match="drops 30 of the original's 40 non-blank lines"):
         applier(prompt.expected_answer(truncated)).apply(big, "def f0():\n    return 100\n# ...\n")
+
+
+def test_public_apply_in_merge_mode():
+    import fastapply
+
+    res = fastapply.apply(ORIGINAL, SNIPPET, path="m.py", settings=Settings(mode="merge"))
+    assert res.text == UPDATED and res.source == "merge"

@@ -24,15 +24,16 @@ def _applier(settings: Settings):
 
 
 def apply(original: str, snippet: str, instruction: str | None = None, *, model: str | None = None,
-          speculation: bool = True, settings: Settings | None = None):
+          speculation: bool = True, path: str | None = None, settings: Settings | None = None):
     """Apply a lazy edit snippet to ``original``; returns a result with ``.text`` and ``.stats``.
 
-    The loaded model is kept for the next call with the same settings.
+    ``path`` (optional) names the file's language for the merge. The loaded model is kept
+    for the next call with the same settings.
     """
     settings = settings or Settings()
     if model is not None:
         settings = settings.model_copy(update={"model": model})
-    return _applier(settings).apply(original, snippet, instruction, speculation=speculation)
+    return _applier(settings).apply(original, snippet, instruction, path=path, speculation=speculation)
 
 
 def __getattr__(name: str):
