@@ -67,7 +67,7 @@ def _peer_generate(llm, ids: list[int], max_tokens: int, detokenize) -> tuple[li
     out: list[int] = []
     t0 = time.perf_counter()
     for tok in llm.generate(ids, top_k=1, top_p=1.0, min_p=0.0, temp=0.0, repeat_penalty=1.0, reset=True):
-        if tok in llm._eos_set or len(out) >= max_tokens:
+        if tok == llm.token_eos() or len(out) >= max_tokens:
             break
         out.append(tok)
         if (keep := stop(out)) is not None:
@@ -85,7 +85,6 @@ def load_peer(model_path: str, n_ctx: int, threads: int):
     # floats, so n_ctx is kept to what the tasks need.
     llm = Llama(model_path, n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads, verbose=False,
                 logits_all=True, draft_model=LlamaPromptLookupDecoding(num_pred_tokens=10))
-    llm._eos_set = {llm.token_eos()}
     return llm
 
 
@@ -106,9 +105,9 @@ def verify_cost_curve(engine, context: list[int], ks=(1, 4, 8, 16, 32, 64)) -> d
     return out
 
 
-def bench_task(applier: Applier, task, max_tokens: int, peer=None) -> TaskBench:
+def bench_task(applier: Applier, task, ids: list[int], max_tokens: int, peer=None) -> TaskBench:
+    """One task four ways; ``ids`` is the task's prompt (``applier.prompt_tokens``)."""
     engine, s = applier.engine, applier.settings
-    ids = applier.prompt_tokens(task.original, task.snippet, task.instruction)
     file_ids = engine.tokenize(prompt.expected_answer(task.original))
     snippet_ids = engine.tokenize(prompt.render(task.snippet))
 
@@ -161,15 +160,15 @@ def summarize(rows: list[TaskBench]) -> dict:
     }
 
 
-def run_bench(applier: Applier, tasks, *, max_tokens: int, peer=None,
+def run_bench(applier: Applier, tasks, prompts: list[list[int]], *, max_tokens: int, peer=None,
               on_task: Callable[[TaskBench], None] | None = None) -> tuple[list[TaskBench], list[str]]:
+    """``prompts[i]`` is ``applier.prompt_tokens`` of ``tasks[i]`` (tokenized once by the caller)."""
     rows, skipped = [], []
-    for task in tasks:
-        ids = applier.prompt_tokens(task.original, task.snippet, task.instruction)
+    for task, ids in zip(tasks, prompts):
         if len(ids) + max_tokens > applier.engine.n_ctx:
             skipped.append(f"{task.id}: {len(ids)} prompt tokens + {max_tokens} exceed {applier.engine.n_ctx}")
             continue
-        row = bench_task(applier, task, max_tokens, peer)
+        row = bench_task(applier, task, ids, max_tokens, peer)
         rows.append(row)
         if on_task:
             on_task(row)

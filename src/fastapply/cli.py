@@ -196,7 +196,8 @@ def bench_cmd(n_tasks, max_tokens, min_lines, max_lines, language, peer, json_pa
     tasks = load_tasks(languages=[language], min_lines=min_lines, max_lines=max_lines, limit=n_tasks,
                        progress=lambda m: click.echo(m, err=True))
     applier = Applier(settings)
-    need = max(len(applier.prompt_tokens(t.original, t.snippet, t.instruction)) for t in tasks) + max_tokens + 64  # + its last draft
+    prompts = [applier.prompt_tokens(t.original, t.snippet, t.instruction) for t in tasks]
+    need = max(map(len, prompts)) + max_tokens + 64  # + the peer's last draft
     llm = load_peer(str(resolve(settings.model, settings.cache_dir)[0]), min(need, applier.engine.n_ctx),
                     settings.threads) if peer else None
     click.echo(f"model {settings.model}, {settings.threads} threads, exact={settings.exact}, "
@@ -211,13 +212,13 @@ def bench_cmd(n_tasks, max_tokens, min_lines, max_lines, language, peer, json_pa
                    f"{r.spec_s:6.1f} {r.speedup:5.2f} {r.decode_speedup:5.2f} {r.spec_tokens_per_pass:6.2f} "
                    f"{'yes' if r.identical else 'NO':>4} {peer_cols} {r.oracle_s:6.1f} {r.oracle_decode_speedup:5.2f}")
 
-    rows, skipped = run_bench(applier, tasks, max_tokens=max_tokens, peer=llm, on_task=show)
+    rows, skipped = run_bench(applier, tasks, prompts, max_tokens=max_tokens, peer=llm, on_task=show)
     for line in skipped:
         click.echo(f"skipped {line}", err=True)
     if not rows:
         raise click.ClickException("no task fits the model's context")
     summary = summarize(rows)
-    curve = verify_cost_curve(applier.engine, applier.prompt_tokens(tasks[0].original, tasks[0].snippet)[:1024])
+    curve = verify_cost_curve(applier.engine, prompts[0][:1024])
     summary["verify_ms_by_k_at_1024"] = curve
     click.echo("")
     for key, value in summary.items():
