@@ -42,6 +42,16 @@ class Example:
         return h.hexdigest()
 
 
+@dataclass(frozen=True)
+class SourceFile:
+    """A file of a training source, as the synthetic and teacher generators take it."""
+
+    source: str  # e.g. "pypi:attrs@23.1.0"
+    path: str
+    language: str
+    text: str
+
+
 def write_jsonl(examples: Iterable[Example], out: Path) -> int:
     """Stream examples to ``out`` atomically; returns how many were written."""
     out.parent.mkdir(parents=True, exist_ok=True)
