@@ -232,6 +232,16 @@ def bench_cmd(n_tasks, max_tokens, min_lines, max_lines, language, peer, json_pa
                                          "tasks": [asdict(r) for r in rows], "skipped": skipped}, indent=2) + "\n")
 
 
+def _register_pipeline() -> None:
+    """The model pipeline's commands; their heavy imports happen inside each command."""
+    from .train.cli import train_cmd
+
+    cli.add_command(train_cmd)
+
+
+_register_pipeline()
+
+
 def main() -> None:
     cli()
 
