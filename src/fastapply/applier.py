@@ -119,8 +119,10 @@ class Applier:
     def engine(self):
         if self._engine is None:
             s = self.settings
-            path, _ = resolve(s.model, s.cache_dir)
-            self._engine = load_engine(s.backend, str(path), n_ctx=s.n_ctx, threads=s.threads, exact=s.exact)
+            path, spec = resolve(s.model, s.cache_dir)
+            adapter = s.adapter if s.adapter is not None else (spec.adapter_path() if spec else None)
+            extra = {"adapter": str(adapter)} if adapter and str(adapter).lower() != "none" else {}
+            self._engine = load_engine(s.backend, str(path), n_ctx=s.n_ctx, threads=s.threads, exact=s.exact, **extra)
         return self._engine
 
     def prompt_tokens(self, original: str, snippet: str, instruction: str | None = None) -> list[int]:
@@ -167,12 +169,19 @@ class Applier:
         return result
 
     def _rewrite_or_windows(self, original: str, snippet: str, instruction: str | None, *, path, **kw) -> ApplyResult:
-        """The whole file, or, when it does not fit the context, windows around the edits."""
+        """The whole file, or windows around the edits when it does not fit the context
+        (or is at least ``window_min_lines`` long and the edits can be localised)."""
+        from .windows import Unlocalisable, rewrite_windows
+
+        limit = self.settings.window_min_lines
+        if limit and len(original.splitlines()) >= limit:
+            try:
+                return rewrite_windows(self, original, snippet, instruction, path=path, **kw)
+            except Unlocalisable:
+                pass  # the whole file, as if windows were off
         try:
             return self.rewrite(original, snippet, instruction, **kw)
         except ContextTooLong:
-            from .windows import rewrite_windows
-
             return rewrite_windows(self, original, snippet, instruction, path=path, **kw)
 
     def rewrite(

@@ -36,6 +36,16 @@ class Settings(BaseSettings):
     draft_initial: int = Field(8, ge=1, description="Draft tokens verified in the first pass.")
     draft_min: int = Field(1, ge=1, description="Draft length after a rejection.")
     draft_max: int = Field(64, ge=1, description="Longest draft verified in one forward pass.")
+    window_min_lines: int = Field(
+        0, ge=0,
+        description="Files of at least this many lines are rewritten in windows around the edits (where the "
+        "snippet can be localised) instead of whole: much less prefill. 0: windows only for files beyond the context.",
+    )
+    adapter: str | None = Field(
+        None,
+        description="LoRA adapter on top of the model: a GGUF adapter (llama backend) or a peft folder (hf). "
+        "Embedded models that ship one load theirs unless this is given; 'none' turns it off.",
+    )
     ngram_min: int = Field(2, ge=1, description="Shortest tail match that re-syncs the drafter after a divergence.")
     ngram_max: int = Field(4, ge=1, description="Longest tail match tried first when re-syncing.")
     cache_dir: str = Field(

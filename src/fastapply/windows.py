@@ -24,6 +24,10 @@ from .markers import is_marker
 from .merge import Region, merge
 from .spec import DecodeStats
 
+class Unlocalisable(OutputRejected):
+    """The snippet's edits cannot be placed in the original, so no window can be cut."""
+
+
 RADIUS = 30  # original lines of context either side of an edited region
 _REACH = 40  # how far a window may grow further to start/end at a top-level boundary
 
@@ -132,7 +136,7 @@ def rewrite_windows(
     merged = merge(original, snippet, path=path)
     if not merged.regions:
         why = "; ".join(merged.reasons) or "the snippet's edits could not be located"
-        raise OutputRejected(f"the file is too long for the model and its edits cannot be localised ({why})")
+        raise Unlocalisable(f"the file is too long for the model and its edits cannot be localised ({why})")
     lines = original.splitlines(keepends=True)
     snippet_lines = snippet.replace("\r\n", "\n").split("\n")
     merged_lines = merged.text.splitlines(keepends=True) if (draft is not None and merged.ok) else None
