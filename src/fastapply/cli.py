@@ -242,6 +242,11 @@ def _register_pipeline() -> None:
 _register_pipeline()
 
 
+from .train.data_cli import data_group  # noqa: E402  (registered last: others add commands above)
+
+cli.add_command(data_group)
+
+
 def main() -> None:
     cli()
 
