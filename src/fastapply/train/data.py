@@ -301,7 +301,7 @@ def mix(real: list[Example], other: list[Example], ratio: tuple[int, int], limit
     elif s == 0:
         n_real, n_other = len(real), 0
     else:
-        n_real = min(len(real), len(other) * r // s)
+        n_real = min(len(real), -(-len(other) * r // s))  # ceil: a short synthetic pool still gets company
         n_other = min(len(other), n_real * s // r)
     if limit is not None and n_real + n_other > limit:
         n_real = limit * r // (r + s)
@@ -315,8 +315,9 @@ def cache_root(config: BuildConfig) -> Path:
     return Path(config.cache_dir) if config.cache_dir else Path(Settings().cache_dir) / "train"
 
 
-def build(config: BuildConfig, progress: Progress | None = None) -> Report:
-    """Build the JSONL at `config.out` (atomically) and its composition JSON next to it."""
+def build(config: BuildConfig, progress: Progress | None = None, stdlib_keys: frozenset[str] | None = None) -> Report:
+    """Build the JSONL at `config.out` (atomically) and its composition JSON next to it.
+    `stdlib_keys` defaults to the content keys of every installed Python's standard library."""
     say = progress or (lambda _msg: None)
     data, sources = read_manifest(config.manifest)
     if config.sources:
@@ -324,8 +325,10 @@ def build(config: BuildConfig, progress: Progress | None = None) -> Report:
     filters = dataset.Filters(**data.get("filters", {}))
     downloads = cache_root(config) / "downloads"
     dataset.prefetch(sources, downloads, say)
-    say("hashing the installed Pythons' standard libraries (kept out of the set)")
-    keys = stdlib.stdlib_keys(stdlib.stdlib_dirs())
+    if stdlib_keys is None:
+        say("hashing the installed Pythons' standard libraries (kept out of the set)")
+        stdlib_keys = stdlib.stdlib_keys(stdlib.stdlib_dirs())
+    keys = stdlib_keys
     rejected: Counter = Counter()
     seen: set[str] = set()
     per_path: Counter = Counter()

@@ -201,7 +201,7 @@ def condition_changes(text: str, grammar: str, rng: random.Random) -> list[tuple
 
 # Where a local variable is declared: (parent node type, field holding the name).
 _DECLARATIONS = {("assignment", "left"), ("for_statement", "left"), ("variable_declarator", "name"),
-                 ("let_declaration", "pattern"), ("init_declarator", "declarator"), ("for_in_statement", "left")}
+                 ("let_declaration", "pattern"), ("short_var_declaration", "left"), ("init_declarator", "declarator"), ("for_in_statement", "left")}
 _NOT_RENAMED = {"self", "this", "cls", "_", "i", "j", "k", "err", "ctx"}
 _SHORTHAND = {"shorthand_property_identifier", "shorthand_property_identifier_pattern"}
 
@@ -242,8 +242,12 @@ def local_renames(text: str, grammar: str, rng: random.Random) -> list[tuple[str
         declared = []
         for node in nodes:
             parent = node.parent
+            if parent is not None and parent.type == "expression_list":  # Go: `a, b := ...`
+                node_in, parent = parent, parent.parent
+            else:
+                node_in = node
             if node.type == "identifier" and parent is not None and any(
-                parent.type == ptype and parent.child_by_field_name(field) == node for ptype, field in _DECLARATIONS
+                parent.type == ptype and parent.child_by_field_name(field) == node_in for ptype, field in _DECLARATIONS
             ):
                 declared.append(node.text.decode("utf-8", "replace"))
         shorthand = {n.text.decode("utf-8", "replace") for n in nodes if n.type in _SHORTHAND}
@@ -340,7 +344,8 @@ def comment_lines(text: str, language: str) -> list[int]:
 
 _EXT = {"python": "py", "javascript": "js", "typescript": "ts", "c": "c", "cpp": "cpp", "java": "java",
         "go": "go", "rust": "rs"}
-_DOC_LINE = re.compile(r"^(\s*(?:[rRuU]?\"\"\"|[rRuU]?'''|/\*\*|\*)\s*)([A-Za-z`].*\S)\s*$")
+_COMMENT_HEAD = re.compile(r"^(\s*(?:#|//)\s*)(.*)$")
+_DOC_LINE = re.compile(r"^(\s*(?:[rRuU]?\"\"\"|[rRuU]?'''|/\*\*|\*|///|//!)\s*)([A-Za-z`].*\S)\s*$")
 
 
 def doc_lines(text: str) -> list[int]:
@@ -354,9 +359,7 @@ def _truncated(line: str, rng: random.Random, pattern: re.Pattern | None = None)
     if pattern is not None:
         head, prose = pattern.match(line).groups()
     else:
-        stripped = line.lstrip()
-        cut = len(line) - len(stripped) + (2 if stripped.startswith("//") else 1)
-        head, prose = line[:cut], line[cut:]
+        head, prose = _COMMENT_HEAD.match(line).groups()
     closing = next((q for q in ('"""', "'''", "*/") if prose.endswith(q)), "")
     words = prose[: len(prose) - len(closing)].split()
     keep = rng.randint(max(1, len(words) // 3), max(1, len(words) - 2))
