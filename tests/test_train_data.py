@@ -476,6 +476,25 @@ def test_build_is_deterministic_and_reports_its_composition(offline_source, tmp_
     assert any(e.unit == "window" for e in examples)
 
 
+@needs_grammars
+def test_teacher_examples_join_the_synthetic_side(offline_source, tmp_path):
+    manifest, cache = offline_source
+    offered = []
+
+    def teacher(files):
+        for file in files:
+            offered.append(file.path)
+            yield Example(id=f"teacher/{file.source}/{file.path}", kind="teacher", language=file.language,
+                          source=file.source, path=file.path + ".t", instruction="Rename.", original=file.text,
+                          snippet="x", target=file.text.replace("helper_", "util_"))
+
+    cfg = data.BuildConfig(out=tmp_path / "t.jsonl", manifest=manifest, cache_dir=cache, small_keep=1.0,
+                           teacher=teacher, teacher_limit=2, ratio=(1, 100))
+    report = data.build(cfg, stdlib_keys=frozenset())
+    assert 2 <= len(offered) == len(set(offered)) <= 6 and not any("vendor/" in p for p in offered)
+    assert report.kind["teacher"] == len(offered) and report.kind["real"] >= 1
+
+
 def test_cli_help_and_bad_ratio():
     runner = CliRunner()
     result = runner.invoke(data_group, ["build", "--help"])

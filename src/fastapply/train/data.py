@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from itertools import zip_longest
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -49,6 +50,7 @@ class BuildConfig:
     cache_dir: Path | None = None  # default: Settings().cache_dir / "train"
     sources: tuple[str, ...] = ()  # only these source names (tests, quick slices); empty = all
     teacher: Callable[[Iterable[SourceFile]], Iterable[Example]] | None = None
+    teacher_limit: int = 100  # spreads the teacher's files over the sources (3x this many offered)
 
 
 @dataclass
@@ -343,7 +345,9 @@ def build(config: BuildConfig, progress: Progress | None = None, stdlib_keys: fr
         say(f"[{index}/{len(ordered)}] {source.registry}:{source.name}: {len(real)} real, {len(other)} synthetic so far")
     if config.teacher is not None:
         say("asking the teacher model")
-        files = (f for s in ordered for f in _latest_files(s, downloads, filters, keys))
+        per_source = max(2, -(-3 * config.teacher_limit // max(len(ordered), 1)))
+        samples = [list(_teacher_files(s, downloads, filters, keys, config.seed, per_source)) for s in ordered]
+        files = [f for row in zip_longest(*samples) for f in row if f is not None]  # round-robin over sources
         other += select(list(config.teacher(files)), config, seen, per_path, rejected)
     picked = mix(real, other, config.ratio, config.limit, config.seed)
     report = Report(out=str(config.out))
@@ -355,10 +359,13 @@ def build(config: BuildConfig, progress: Progress | None = None, stdlib_keys: fr
     return report
 
 
-def _latest_files(source: mining.Source, downloads: Path, filters: dataset.Filters,
-                  keys: frozenset[str]) -> Iterator[SourceFile]:
+def _teacher_files(source: mining.Source, downloads: Path, filters: dataset.Filters, keys: frozenset[str],
+                   seed: str, count: int) -> Iterator[SourceFile]:
+    """A seeded sample of `count` files of the source's last release: every source gets its share
+    of the teacher's limit instead of the first sources taking it all."""
     files = mining.read_archive(mining.fetch(downloads, source, source.versions[-1]))
-    yield from source_files(source, source.versions[-1], files, filters, keys, Counter())
+    candidates = list(source_files(source, source.versions[-1], files, filters, keys, Counter()))
+    yield from sorted(candidates, key=lambda f: synth.rng_for(seed, "teacher", f.source, f.path).random())[:count]
 
 
 def composition_path(out: Path) -> Path:

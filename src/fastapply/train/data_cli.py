@@ -64,7 +64,7 @@ def build_cmd(out, limit, seed, ratio, window_lines, small_keep, per_path, manif
 
     config = data.BuildConfig(out=Path("-"), seed=seed, limit=limit, ratio=ratio, window_lines=window_lines,
                               small_keep=small_keep, per_path=per_path, cache_dir=cache_dir,
-                              sources=tuple(sources), teacher=teacher,
+                              sources=tuple(sources), teacher=teacher, teacher_limit=teacher_limit,
                               **({"manifest": manifest} if manifest else {}))
     config = data.replace_out(config, out or data.cache_root(config) / f"data-{seed}.jsonl")
     try:
@@ -74,3 +74,7 @@ def build_cmd(out, limit, seed, ratio, window_lines, small_keep, per_path, manif
     for line in report.lines():
         click.echo(line, err=True)
     click.echo(str(config.out))
+
+
+if __name__ == "__main__":  # `python -m fastapply.train.data_cli build ...`, independent of the main CLI
+    data_group()
