@@ -20,7 +20,7 @@ class TransformersEngine:
 
     def __init__(self, model_path: str | None = None, *, n_ctx: int = 8192, threads: int | None = None,
                  exact: bool = True, device: str | None = None, dtype: str = "float32",
-                 model=None, tokenizer=None) -> None:
+                 model=None, tokenizer=None, adapter: str | None = None) -> None:
         import torch
 
         self.torch = torch
@@ -40,6 +40,11 @@ class TransformersEngine:
                 model_path, kw["gguf_file"] = os.path.split(model_path)
             tokenizer = AutoTokenizer.from_pretrained(model_path, **kw)
             model = AutoModelForCausalLM.from_pretrained(model_path, dtype=getattr(torch, dtype), **kw)
+        if adapter:  # a peft LoRA adapter folder (fastapply train), merged in: no per-call LoRA cost
+            # (merging changes the given model's weights in place)
+            from peft import PeftModel
+
+            model = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
         self.model = model.to(self.device).eval()
         self.tokenizer = tokenizer
         limit = getattr(model.config, "max_position_embeddings", n_ctx) or n_ctx

@@ -37,6 +37,8 @@ class LlamaCppEngine:
         n_batch: int = 512,
         exact: bool = True,
         verbose: bool = False,
+        lora_path: str | None = None,
+        lora_scale: float = 1.0,
     ) -> None:
         if exact:  # see also flash attention below
             # Batch invariance: the logits of a position must not depend on how many tokens
@@ -72,6 +74,18 @@ class LlamaCppEngine:
         self._ctx = C.llama_init_from_model(self._model, cp)
         if not self._ctx:
             raise ConfigError(f"llama.cpp could not create a context of {cp.n_ctx} tokens")
+        self._lora = None
+        if lora_path:  # a GGUF LoRA adapter (fastapply export), applied at run time on the base
+            self._lora = C.llama_adapter_lora_init(self._model, str(lora_path).encode())
+            if not self._lora:
+                self.close()
+                raise ConfigError(f"llama.cpp could not load the LoRA adapter {lora_path!r} "
+                                  "(not a GGUF adapter for this model? see: fastapply export)")
+            adapters = (C.llama_adapter_lora_p_ctypes * 1)(self._lora)
+            scales = (ctypes.c_float * 1)(lora_scale)
+            if C.llama_set_adapters_lora(self._ctx, adapters, 1, scales) != 0:
+                self.close()
+                raise ConfigError(f"llama.cpp could not apply the LoRA adapter {lora_path!r}")
         self._mem = C.llama_get_memory(self._ctx)
         self.n_ctx = C.llama_n_ctx(self._ctx)
         self.n_batch = n_batch
@@ -159,8 +173,13 @@ class LlamaCppEngine:
 
     def close(self) -> None:
         if getattr(self, "_ctx", None):
-            C.llama_batch_free(self._batch)
+            if getattr(self, "_batch", None) is not None:
+                C.llama_batch_free(self._batch)
+                self._batch = None
             C.llama_free(self._ctx)
+            if getattr(self, "_lora", None):  # after the context that uses it, before its model
+                C.llama_adapter_lora_free(self._lora)
+                self._lora = None
             C.llama_model_free(self._model)
             self._ctx = None
 
