@@ -218,11 +218,23 @@ def _new_name(name: str, rng: random.Random, taken: str) -> str | None:
     return None
 
 
+def _in_parameters(node, func) -> bool:
+    parent = node.parent
+    while parent is not None and parent != func:
+        if "parameter" in parent.type:
+            return True
+        parent = parent.parent
+    return False
+
+
 def _renamable(node, func) -> bool:
-    """An identifier that refers to the variable (not `obj.name`, not `f(name=...)`)."""
+    """An identifier that refers to the variable (not `obj.name`, not `f(name=...)`, not a module
+    path in an import)."""
     parent = node.parent
     if parent is None:
         return True
+    if parent.type in ("dotted_name", "scoped_identifier", "import_spec", "aliased_import"):
+        return False
     if parent.type == "attribute" and parent.child_by_field_name("attribute") == node:
         return False
     if parent.type == "keyword_argument" and parent.child_by_field_name("name") == node:
@@ -251,7 +263,9 @@ def local_renames(text: str, grammar: str, rng: random.Random) -> list[tuple[str
             ):
                 declared.append(node.text.decode("utf-8", "replace"))
         shorthand = {n.text.decode("utf-8", "replace") for n in nodes if n.type in _SHORTHAND}
-        for name in sorted(set(declared) - _NOT_RENAMED - shorthand):
+        # A parameter is part of the signature (callers may pass it by keyword): never renamed.
+        params = {n.text.decode("utf-8", "replace") for n in nodes if n.type == "identifier" and _in_parameters(n, func)}
+        for name in sorted(set(declared) - _NOT_RENAMED - shorthand - params):
             if len(name) < 2:
                 continue
             uses = [n for n in nodes if n.type == "identifier" and n.text.decode("utf-8", "replace") == name
