@@ -270,7 +270,7 @@ def test_an_unreachable_endpoint_raises():
 # --- the model tier: llama.cpp's OpenAI-compatible server on SmolLM2-135M --------------------
 
 @pytest.fixture(scope="module")
-def llama_server():
+def llama_server(tmp_path_factory):
     """``python -m llama_cpp.server`` on the embedded SmolLM2 GGUF, on a free port."""
     pytest.importorskip("llama_cpp")
     from fastapply.models import resolve
@@ -280,16 +280,19 @@ def llama_server():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1", "--port", str(port),
-         "--n_ctx", "4096", "--n_threads", "2"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # A file, not a pipe: llama.cpp logs enough to fill a pipe nobody reads and stall the server.
+    log = tmp_path_factory.mktemp("llama-server") / "server.log"
+    with open(log, "wb") as sink:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1", "--port", str(port),
+             "--n_ctx", "4096", "--n_threads", "1"],
+            stdout=sink, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/v1"
     try:
         deadline = time.monotonic() + 120
         while True:
             if server.poll() is not None:
-                pytest.fail(f"llama_cpp.server exited ({server.returncode}): {server.stderr.read().decode()[-2000:]}")
+                pytest.fail(f"llama_cpp.server exited ({server.returncode}): {log.read_text(errors='replace')[-2000:]}")
             try:
                 urllib.request.urlopen(url + "/models", timeout=2)
                 break
@@ -314,7 +317,7 @@ def test_teacher_loop_against_a_real_server(llama_server):
     has a known reason and the counts add up."""
     stats: dict = {}
     got = list(teacher_examples(FILES, base_url=llama_server, model="smollm2", limit=3, max_attempts=3, seed="t",
-                                max_tokens=160, stats=stats))
+                                max_tokens=96, stats=stats))
     assert stats["files"] == 3 and stats["attempts"] == 3
     assert stats["requests"] >= stats["attempts"]  # at least one proposal each
     assert stats["accepted"] == len(got)
@@ -332,7 +335,7 @@ def test_apply_round_trip_against_a_real_server(llama_server):
     """The apply call (our prompt, predicted output or its fallback) on a known-good snippet,
     independent of whether the tiny model manages to propose one."""
     client = ChatClient(llama_server, "smollm2", timeout=120)
-    reply = client.chat(prompt.messages(ORIGINAL, SNIPPET, INSTRUCTION), max_tokens=200, prediction=ORIGINAL)
+    reply = client.chat(prompt.messages(ORIGINAL, SNIPPET, INSTRUCTION), max_tokens=160, prediction=ORIGINAL)
     assert client.requests in (1, 2) and client.prediction is (client.requests == 1)
     assert isinstance(reply, str) and reply
     reason = rejection(ORIGINAL, SNIPPET, parse_applied(reply, ORIGINAL), path="inventory.py")
