@@ -6,7 +6,8 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Literal, get_args, get_origin
+import types
+from typing import Literal, Union, get_args, get_origin
 
 import click
 
@@ -25,6 +26,8 @@ def settings_options(func):
         else:
             decl = [flag, "-m"] if name == "model" else [flag]
             kind = field.annotation
+            if get_origin(kind) in (Union, types.UnionType):  # "str | None" -> str
+                kind = next(a for a in get_args(kind) if a is not type(None))
             if get_origin(kind) is Literal:
                 kind = click.Choice(get_args(kind))
             opt = click.option(*decl, name, type=kind, default=None,
