@@ -146,6 +146,22 @@ def test_batch_invariance_with_the_adapter(base_gguf, gguf_adapter):
         engine.close()
 
 
+def test_lora_scale(base_gguf, gguf_adapter):
+    from fastapply.backends.llamacpp import LlamaCppEngine
+    from fastapply.train.parity import DEFAULT_PROMPTS
+
+    def greedy(**kw):
+        engine = LlamaCppEngine(str(base_gguf), n_ctx=1024, threads=1, **kw)
+        try:
+            return engine.forward(engine.tokenize(engine.chat_prompt(DEFAULT_PROMPTS[1]), special=True)).tokens
+        finally:
+            engine.close()
+
+    base, off, on = greedy(), greedy(lora_path=str(gguf_adapter), lora_scale=0.0), greedy(lora_path=str(gguf_adapter))
+    assert np.array_equal(base, off)
+    assert (base != on).mean() > 0.1
+
+
 def test_bad_lora_path_is_a_config_error(base_gguf, tmp_path):
     from fastapply.backends.llamacpp import LlamaCppEngine
     from fastapply.errors import ConfigError
