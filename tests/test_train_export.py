@@ -128,7 +128,7 @@ def test_batch_invariance_with_the_adapter(base_gguf, gguf_adapter):
     from fastapply.backends.llamacpp import LlamaCppEngine
     from fastapply.train.parity import DEFAULT_PROMPTS
 
-    engine = LlamaCppEngine(str(base_gguf), n_ctx=1024, threads=2, exact=True, lora_path=str(gguf_adapter))
+    engine = LlamaCppEngine(str(base_gguf), n_ctx=1024, threads=2, exact=True, adapter=str(gguf_adapter))
     try:
         ids = engine.tokenize(engine.chat_prompt(DEFAULT_PROMPTS[0]), special=True)
         prefix, probe = ids[:-16], ids[-16:]
@@ -157,7 +157,7 @@ def test_lora_scale(base_gguf, gguf_adapter):
         finally:
             engine.close()
 
-    base, off, on = greedy(), greedy(lora_path=str(gguf_adapter), lora_scale=0.0), greedy(lora_path=str(gguf_adapter))
+    base, off, on = greedy(), greedy(adapter=str(gguf_adapter), adapter_scale=0.0), greedy(adapter=str(gguf_adapter))
     assert np.array_equal(base, off)
     assert (base != on).mean() > 0.1
 
@@ -169,7 +169,7 @@ def test_bad_lora_path_is_a_config_error(base_gguf, tmp_path):
     bogus = tmp_path / "x.gguf"
     bogus.write_bytes(b"not a gguf")
     with pytest.raises(ConfigError, match="LoRA adapter"):
-        LlamaCppEngine(str(base_gguf), n_ctx=256, lora_path=str(bogus))
+        LlamaCppEngine(str(base_gguf), n_ctx=256, adapter=str(bogus))
 
 
 def test_unsupported_adapters_are_refused(base_gguf, tmp_path):
@@ -197,7 +197,7 @@ def test_hf_engine_loads_the_peft_adapter(base_gguf, adapter_dir, hf_model, gguf
     from fastapply.backends.llamacpp import LlamaCppEngine
     from fastapply.train.parity import DEFAULT_PROMPTS
 
-    llama = LlamaCppEngine(str(base_gguf), n_ctx=1024, threads=1, lora_path=str(gguf_adapter))
+    llama = LlamaCppEngine(str(base_gguf), n_ctx=1024, threads=1, adapter=str(gguf_adapter))
     try:
         ids = llama.tokenize(llama.chat_prompt(DEFAULT_PROMPTS[0]), special=True)
         from_llama = llama.forward(ids).tokens

@@ -238,8 +238,10 @@ def bench_cmd(n_tasks, max_tokens, min_lines, max_lines, language, peer, json_pa
 def _register_pipeline() -> None:
     """The model pipeline's commands; their heavy imports happen inside each command."""
     from .train.cli import train_cmd
+    from .train.export import export_cmd
 
     cli.add_command(train_cmd)
+    cli.add_command(export_cmd)
 
 
 _register_pipeline()

@@ -37,8 +37,8 @@ class LlamaCppEngine:
         n_batch: int = 512,
         exact: bool = True,
         verbose: bool = False,
-        lora_path: str | None = None,
-        lora_scale: float = 1.0,
+        adapter: str | None = None,
+        adapter_scale: float = 1.0,
     ) -> None:
         if exact:  # see also flash attention below
             # Batch invariance: the logits of a position must not depend on how many tokens
@@ -75,17 +75,17 @@ class LlamaCppEngine:
         if not self._ctx:
             raise ConfigError(f"llama.cpp could not create a context of {cp.n_ctx} tokens")
         self._lora = None
-        if lora_path:  # a GGUF LoRA adapter (fastapply export), applied at run time on the base
-            self._lora = C.llama_adapter_lora_init(self._model, str(lora_path).encode())
+        if adapter:  # a GGUF LoRA adapter (fastapply export), applied at run time on the base
+            self._lora = C.llama_adapter_lora_init(self._model, str(adapter).encode())
             if not self._lora:
                 self.close()
-                raise ConfigError(f"llama.cpp could not load the LoRA adapter {lora_path!r} "
+                raise ConfigError(f"llama.cpp could not load the LoRA adapter {adapter!r} "
                                   "(not a GGUF adapter for this model? see: fastapply export)")
             adapters = (C.llama_adapter_lora_p_ctypes * 1)(self._lora)
-            scales = (ctypes.c_float * 1)(lora_scale)
+            scales = (ctypes.c_float * 1)(adapter_scale)
             if C.llama_set_adapters_lora(self._ctx, adapters, 1, scales) != 0:
                 self.close()
-                raise ConfigError(f"llama.cpp could not apply the LoRA adapter {lora_path!r}")
+                raise ConfigError(f"llama.cpp could not apply the LoRA adapter {adapter!r}")
         self._mem = C.llama_get_memory(self._ctx)
         self.n_ctx = C.llama_n_ctx(self._ctx)
         self.n_batch = n_batch

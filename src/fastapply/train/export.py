@@ -215,7 +215,7 @@ def export_cmd(adapter_dir: Path, base: str, out: Path | None, dtype: str, check
     """Turn a peft LoRA adapter (from `fastapply train`) into a GGUF adapter for llama.cpp.
 
     The GGUF adapter is applied at run time on the unchanged base model (the llama
-    backend's lora_path). With --check (the default), transformers with the peft adapter
+    backend's adapter=). With --check (the default), transformers with the peft adapter
     and llama.cpp with the GGUF adapter are run on a few short prompts, and their greedy
     choices and logits are compared, with the base model alone as the reference: the
     base's Q4_1 weights round differently from transformers' dequantized ones, so some

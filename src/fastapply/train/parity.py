@@ -41,7 +41,7 @@ def _llama_logits(base_gguf: Path, lora_path: Path | None, seqs: list[list[int]]
     from ..backends.llamacpp import LlamaCppEngine
 
     engine = LlamaCppEngine(str(base_gguf), n_ctx=_MAX_TOKENS, n_batch=_MAX_TOKENS, threads=threads, exact=True,
-                            lora_path=str(lora_path) if lora_path else None)
+                            adapter=str(lora_path) if lora_path else None)
     try:
         if seqs is None:
             seqs = []
