@@ -23,7 +23,7 @@ def test_difficulty_counts_changed_lines_over_target():
 
 def test_select_docstring_example():
     encs = [Encoded(name, list(range(100)), 10) for name in "abc"]
-    chosen = select(encs, {"a": 0.5, "b": 0.1, "c": 0.3}, budget_tokens=250, seed=0)
+    chosen = select(encs, {"a": 0.5, "b": 0.1, "c": 0.3}, budget_tokens=250, seed=0, hard_fraction=1)
     assert sorted(e.id for e in chosen) == ["a", "c"]
 
 
