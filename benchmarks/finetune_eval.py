@@ -24,7 +24,7 @@ from fastapply.settings import Settings
 
 def summarize(records: list[dict]) -> dict:
     stats = [r["stats"] for r in records if r.get("stats")]
-    passes = sum(s["passes"] for s in stats)
+    passes = sum(s["forward_passes"] for s in stats)
     out_tokens = sum(s["output_tokens"] for s in stats)
     decode_s = sum(s["decode_seconds"] for s in stats)
     ends: dict[str, int] = {}
@@ -65,7 +65,7 @@ def table(summary: dict[tuple[str, str], dict], buckets: list[str]) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--models", default="smollm2-135m,smollm2-135m-apply",
-                    help="comma-separated; each NAME or NAME:field=value:... (Settings fields)")
+                    help="comma-separated; each NAME or NAME:field=value:... (Settings fields, or methods=model+auto)")
     ap.add_argument("--methods", default="model,auto")
     ap.add_argument("--limit", type=int, default=24)
     ap.add_argument("--languages", default=None)
@@ -83,15 +83,16 @@ def main(argv: list[str] | None = None) -> int:
         # "name" or "name:key=value:key=value" (any Settings field, e.g. window_min_lines=60)
         model, *pairs = entry.split(":")
         extra = dict(pair.split("=", 1) for pair in pairs)
+        methods = extra.pop("methods", args.methods).split("+") if "methods" in extra else args.methods.split(",")
         settings = Settings(model=model, **extra, **({"threads": args.threads} if args.threads else {}))
         def tick(i, total, label, entry=entry):
             if i:
                 print(f"\r{entry}: {i}/{total} {label[:60]:60}", end="", file=sys.stderr, flush=True)
 
-        records = run_eval(tasks, args.methods.split(","), settings=settings, results=results, progress=tick)
+        records = run_eval(tasks, methods, settings=settings, results=results, progress=tick)
         print(file=sys.stderr)
-        for method in args.methods.split(","):
-            summary[(entry, method)] = summarize([r for r in records if r["method"] == method])
+        for method in methods:
+            summary[(entry.split(":methods=")[0], method)] = summarize([r for r in records if r["method"] == method])
     buckets = sorted({length_bucket(t.n_lines) for t in tasks}, key=lambda b: int(b.split("-")[0].rstrip("+")))
     text = (f"{len(tasks)} tasks (public benchmark, files < {args.max_lines} lines, spread over languages and "
             f"lengths), threads={Settings().threads if not args.threads else args.threads}\n\n" + table(summary, buckets))

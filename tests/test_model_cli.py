@@ -41,11 +41,27 @@ def test_auto_mode_writes_the_edit_in_place(app, tmp_path):
     assert data["source"] in ("model", "merge-fallback")
 
 
+def test_the_default_fine_tuned_model_applies_the_edit_itself(app, tmp_path):
+    """Model mode, no merge: the shipped apply adapter writes the file, and speculation pays
+    (the base model, zero-shot, manages neither: see the next test)."""
+    before = app.read_text()
+    stats = tmp_path / "stats.json"
+    r = run("apply", app, "--snippet", EXAMPLES / "app.snippet.py", "--in-place", "--mode", "model",
+            "--stats-json", stats)
+    assert r.exit_code == 0, r.output
+    anchor = "    def restock(self, sku: str, amount: int) -> None:\n"
+    assert app.read_text() == before.replace(anchor, anchor + INSERTED)
+    data = json.loads(stats.read_text())
+    assert data["model"] == "smollm2-135m-apply" and data["source"] == "model"
+    assert data["tokens_per_pass"] > 4  # drafts copied from the file are accepted in long runs
+
+
 def test_model_mode_refuses_an_unusable_answer_and_leaves_the_file(app):
-    # The zero-shot 135M model does not close its answer on this edit (it rambles to the
+    # The zero-shot base model does not close its answer on this edit (it rambles to the
     # token budget); the file must stay as it was.
     before = app.read_bytes()
-    r = run("apply", app, "--snippet", EXAMPLES / "app.snippet.py", "--in-place", "--mode", "model")
+    r = run("apply", app, "--snippet", EXAMPLES / "app.snippet.py", "--in-place", "--mode", "model",
+            "--model", "smollm2-135m")
     assert r.exit_code == 4
     assert "before closing </updated-code>" in r.output and "not changed" in r.output
     assert app.read_bytes() == before

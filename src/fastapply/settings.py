@@ -24,7 +24,7 @@ class Settings(BaseSettings):
     merge_min_confidence: float = Field(
         0.9, ge=0, le=1, description="Least merge confidence that auto mode falls back to."
     )
-    model: str = Field("smollm2-135m", description="Embedded model name (see `fastapply models`) or a path to a GGUF file.")
+    model: str = Field("smollm2-135m-apply", description="Embedded model name (see `fastapply models`) or a path to a GGUF file.")
     backend: str = Field("llama", description="Inference backend, by registry name.")
     n_ctx: int = Field(8192, ge=256, description="Context window in tokens (capped at the model's training context).")
     threads: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, description="CPU threads for the model.")
