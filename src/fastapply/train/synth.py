@@ -159,44 +159,44 @@ def _replace_bytes(data: bytes, start: int, end: int, new: str) -> str:
     return (data[:start] + new.encode("utf-8") + data[end:]).decode("utf-8")
 
 
-def literal_changes(text: str, grammar: str, rng: random.Random) -> list[tuple[str, str]]:
-    """Every number or boolean literal inside a function, changed: (mutated text, description)."""
+def _inside_functions(text: str, grammar: str):
+    """(source bytes, node) for every node inside a function, each once (nested functions
+    are walked by their parents too)."""
     tree = parse(text, grammar)
     if tree is None:
-        return []
+        return
     data = text.encode("utf-8")
-    seen, out = set(), []
+    seen = set()
     for func in _function_nodes(tree):
         for node in walk(func):
-            if node.start_byte in seen:
-                continue
-            value = node.text.decode("utf-8", "replace")
-            if node.type in _NUMBER_TYPES and value.isdigit():
-                number = int(value)
-                new = str(rng.choice([number + 1, number * 2 + 1, max(number - 1, 0) if number > 1 else number + 2]))
-            elif value in _BOOL_TEXT and node.type in ("true", "false", "boolean_literal", "boolean"):
-                new = _BOOL_TEXT[value]
-            else:
-                continue
-            seen.add(node.start_byte)
-            out.append((_replace_bytes(data, node.start_byte, node.end_byte, new), value))
+            key = (node.start_byte, node.end_byte, node.type)
+            if key not in seen:
+                seen.add(key)
+                yield data, node
+
+
+def literal_changes(text: str, grammar: str, rng: random.Random) -> list[tuple[str, str]]:
+    """Every number or boolean literal inside a function, changed: (mutated text, description)."""
+    out = []
+    for data, node in _inside_functions(text, grammar):
+        value = node.text.decode("utf-8", "replace")
+        if node.type in _NUMBER_TYPES and value.isdigit():
+            number = int(value)
+            new = str(rng.choice([number + 1, number * 2 + 1, max(number - 1, 0) if number > 1 else number + 2]))
+        elif value in _BOOL_TEXT and node.type in ("true", "false", "boolean_literal", "boolean"):
+            new = _BOOL_TEXT[value]
+        else:
+            continue
+        out.append((_replace_bytes(data, node.start_byte, node.end_byte, new), value))
     return out
 
 
 def condition_changes(text: str, grammar: str, rng: random.Random) -> list[tuple[str, str]]:
     """Every comparison or boolean operator inside a function, flipped (`<` to `<=`, `&&` to `||`)."""
-    tree = parse(text, grammar)
-    if tree is None:
-        return []
-    data = text.encode("utf-8")
-    seen, out = set(), []
-    for func in _function_nodes(tree):
-        for node in walk(func):
-            if node.type in _OPERATORS and not node.is_named and node.parent is not None \
-                    and node.parent.type in _BINARY_PARENTS and node.start_byte not in seen:
-                seen.add(node.start_byte)
-                out.append((_replace_bytes(data, node.start_byte, node.end_byte, _OPERATORS[node.type]), node.type))
-    return out
+    return [(_replace_bytes(data, node.start_byte, node.end_byte, _OPERATORS[node.type]), node.type)
+            for data, node in _inside_functions(text, grammar)
+            if node.type in _OPERATORS and not node.is_named and node.parent is not None
+            and node.parent.type in _BINARY_PARENTS]
 
 
 # Where a local variable is declared: (parent node type, field holding the name).
