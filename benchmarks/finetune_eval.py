@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from fastapply.evals.dataset import length_bucket, load_tasks
-from fastapply.evals.runner import run_eval
+from fastapply.evals.runner import load_results, run_eval
 from fastapply.settings import Settings
 
 
@@ -43,6 +43,26 @@ def summarize(records: list[dict]) -> dict:
         "median_seconds": statistics.median(r["seconds"] for r in records) if records else None,
         "ends": ends,
     }
+
+
+def merge_wins(records: list[dict], tasks: dict, threshold: float) -> list[dict]:
+    """Auto records re-decided by ``--auto-prefer merge``: where the model's written answer
+    and a merge of at least ``threshold`` confidence differ, the merge's text counts. Exact:
+    that policy only chooses between two texts this run already has (the model's answer in
+    the record, the deterministic merge recomputed), so no model runs again."""
+    from fastapply.evals import metrics
+    from fastapply.merge import merge
+
+    out = []
+    for r in records:
+        task = tasks[r["task"]]
+        text = task.expected if r["exact"] else r.get("output")
+        if r.get("source") == "model":
+            m = merge(task.original, task.snippet, path=task.path)
+            if m.ok and m.confidence >= threshold and m.text != text:
+                r = {**r, "exact": metrics.exact_match(m.text, task.expected), "source": "merge-over-model"}
+        out.append(r)
+    return out
 
 
 def table(summary: dict[tuple[str, str], dict], buckets: list[str]) -> str:
@@ -71,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--languages", default=None)
     ap.add_argument("--max-lines", type=int, default=200)
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--report-only", action="store_true", help="no model runs: tabulate the results file")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/finetune"))
     args = ap.parse_args(argv)
     tasks = load_tasks(languages=args.languages.split(",") if args.languages else None,
@@ -89,10 +110,19 @@ def main(argv: list[str] | None = None) -> int:
             if i:
                 print(f"\r{entry}: {i}/{total} {label[:60]:60}", end="", file=sys.stderr, flush=True)
 
-        records = run_eval(tasks, methods, settings=settings, results=results, progress=tick)
-        print(file=sys.stderr)
+        if args.report_only:  # the records already in the results file, whatever settings made them
+            ids = {t.id for t in tasks}
+            records = [r for r in load_results(results).values() if r["task"] in ids and r["model"] == model]
+        else:
+            records = run_eval(tasks, methods, settings=settings, results=results, progress=tick)
+            print(file=sys.stderr)
+        label = entry.split(":methods=")[0]
         for method in methods:
-            summary[(entry.split(":methods=")[0], method)] = summarize([r for r in records if r["method"] == method])
+            summary[(label, method)] = summarize([r for r in records if r["method"] == method])
+        if "auto" in methods:
+            by_id = {t.id: t for t in tasks}
+            auto = [r for r in records if r["method"] == "auto"]
+            summary[(label, "auto, merge wins (derived)")] = summarize(merge_wins(auto, by_id, settings.merge_min_confidence))
     buckets = sorted({length_bucket(t.n_lines) for t in tasks}, key=lambda b: int(b.split("-")[0].rstrip("+")))
     text = (f"{len(tasks)} tasks (public benchmark, files < {args.max_lines} lines, spread over languages and "
             f"lengths), threads={Settings().threads if not args.threads else args.threads}\n\n" + table(summary, buckets))

@@ -121,6 +121,15 @@ def test_auto_mode_falls_back_to_a_confident_merge():
     assert "model answer unusable" in res.notes[0]
 
 
+def test_auto_mode_a_confident_merge_wins_a_disagreement_unless_told_otherwise():
+    wrong = UPDATED.replace("\n", "\n# stray\n", 1)  # passes every guard, but is not the edit
+    res = applier(prompt.expected_answer(wrong), mode="auto").apply(ORIGINAL, SNIPPET, path="m.py")
+    assert res.text == UPDATED and res.source == "merge-over-model"
+    a = Applier(Settings(mode="auto", auto_prefer="model"), engine=ScriptedEngine(prompt.expected_answer(wrong)))
+    res = a.apply(ORIGINAL, SNIPPET, path="m.py")
+    assert res.text == wrong and res.source == "model"
+
+
 def test_auto_mode_refuses_when_neither_model_nor_merge_can():
     repeated = "def f():\n    return 1\n\n\ndef g():\n    return 1\n"
     with pytest.raises(OutputRejected, match="cannot stand in"):

@@ -166,6 +166,11 @@ class Applier:
             raise type(exc)(f"{exc}; the deterministic merge cannot stand in ({why})", getattr(exc, "text", "")) \
                 if isinstance(exc, OutputRejected) else exc
         result.notes = merged.reasons
+        trusted = merged.ok and merged.confidence >= self.settings.merge_min_confidence
+        if trusted and result.text != merged.text and self.settings.auto_prefer == "merge":
+            return ApplyResult(merged.text, result.stats, result.answer, result.model, source="merge-over-model",
+                               notes=["the model's answer differs from a confident merge; the merge was written "
+                                      "(--auto-prefer model writes the model's)", *merged.reasons])
         return result
 
     def _rewrite_or_windows(self, original: str, snippet: str, instruction: str | None, *, path, **kw) -> ApplyResult:

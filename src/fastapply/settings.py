@@ -24,6 +24,12 @@ class Settings(BaseSettings):
     merge_min_confidence: float = Field(
         0.9, ge=0, le=1, description="Least merge confidence that auto mode falls back to."
     )
+    auto_prefer: Literal["merge", "model"] = Field(
+        "merge",
+        description="Auto mode, when the model's answer and a merge of at least merge_min_confidence disagree: "
+        "which one is written. 'merge' suits small models (the embedded ones rarely get a whole file exactly right "
+        "alone); 'model' suits a strong apply model.",
+    )
     model: str = Field("smollm2-135m-apply", description="Embedded model name (see `fastapply models`) or a path to a GGUF file.")
     backend: str = Field("llama", description="Inference backend, by registry name.")
     n_ctx: int = Field(8192, ge=256, description="Context window in tokens (capped at the model's training context).")
