@@ -6,13 +6,12 @@ import json
 import sys
 import time
 from pathlib import Path
-import types
-from typing import Literal, Union, get_args, get_origin
+from typing import Literal, get_args, get_origin
 
 import click
 
 from .errors import FastApplyError, InputError
-from .settings import Settings
+from .settings import Settings, field_type
 from .textio import atomic_write, decode_text, read_source
 
 
@@ -25,9 +24,7 @@ def settings_options(func):
             opt = click.option(*decl, name, default=None, help=field.description)
         else:
             decl = [flag, "-m"] if name == "model" else [flag]
-            kind = field.annotation
-            if get_origin(kind) in (Union, types.UnionType):  # "str | None" -> str
-                kind = next(a for a in get_args(kind) if a is not type(None))
+            kind = field_type(field.annotation)
             if get_origin(kind) is Literal:
                 kind = click.Choice(get_args(kind))
             opt = click.option(*decl, name, type=kind, default=None,
@@ -238,18 +235,15 @@ def bench_cmd(n_tasks, max_tokens, min_lines, max_lines, language, peer, json_pa
 def _register_pipeline() -> None:
     """The model pipeline's commands; their heavy imports happen inside each command."""
     from .train.cli import train_cmd
+    from .train.data_cli import data_group
     from .train.export import export_cmd
 
+    cli.add_command(data_group)
     cli.add_command(train_cmd)
     cli.add_command(export_cmd)
 
 
 _register_pipeline()
-
-
-from .train.data_cli import data_group  # noqa: E402  (registered last: others add commands above)
-
-cli.add_command(data_group)
 
 
 def main() -> None:

@@ -6,10 +6,18 @@ class; defaults live here and nowhere else.
 from __future__ import annotations
 
 import os
-from typing import Literal
+import types
+from typing import Literal, Union, get_args, get_origin
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def field_type(annotation):
+    """A field's type as a CLI option takes it: ``int | None`` is ``int`` (None = not given)."""
+    if get_origin(annotation) in (Union, types.UnionType):
+        return next(a for a in get_args(annotation) if a is not type(None))
+    return annotation
 
 
 class Settings(BaseSettings):

@@ -2,25 +2,18 @@
 from __future__ import annotations
 
 import sys
-import types
 from pathlib import Path
-from typing import Union, get_args, get_origin
 
 import click
 
+from ..settings import field_type
 from .lora import TrainConfig
-
-
-def _click_type(annotation):
-    if get_origin(annotation) in (Union, types.UnionType):  # "int | None" -> int
-        annotation = next(a for a in get_args(annotation) if a is not type(None))
-    return annotation
 
 
 def config_options(func):
     for name, field in reversed(list(TrainConfig.model_fields.items())):
         required = field.is_required()
-        opt = click.option("--" + name.replace("_", "-"), name, type=_click_type(field.annotation),
+        opt = click.option("--" + name.replace("_", "-"), name, type=field_type(field.annotation),
                            required=required, default=None,
                            help=field.description + ("" if required else f" [default: {field.default}]"))
         func = opt(func)
