@@ -108,26 +108,44 @@ def test_merge_mode_refusal_is_an_error():
         Applier(Settings(mode="merge")).apply(repeated, "# ...\n    return 2\n# ...\n", path="m.py")
 
 
+def test_auto_mode_writes_a_confident_merge_without_the_model():
+    a = Applier(Settings(mode="auto", model="/nonexistent.gguf"))
+    res = a.apply(ORIGINAL, SNIPPET, path="m.py")
+    assert res.text == UPDATED and res.source == "merge-confident" and a._engine is None
+    assert res.stats.forward_passes == 0
+
+
+def auto_prefer_model(answer: str) -> Applier:
+    return Applier(Settings(mode="auto", auto_prefer="model"), engine=ScriptedEngine(answer))
+
+
 def test_auto_mode_keeps_a_good_model_answer_and_drafts_from_the_merge():
-    res = applier(prompt.expected_answer(UPDATED), mode="auto").apply(ORIGINAL, SNIPPET, path="m.py")
+    res = auto_prefer_model(prompt.expected_answer(UPDATED)).apply(ORIGINAL, SNIPPET, path="m.py")
     assert res.text == UPDATED and res.source == "model"
     # The merge equals the answer, so every draft token is accepted.
     assert res.stats.accepted_tokens == res.stats.drafted_tokens > 0
 
 
 def test_auto_mode_falls_back_to_a_confident_merge():
-    res = applier("I cannot do that.", mode="auto").apply(ORIGINAL, SNIPPET, path="m.py")
+    res = auto_prefer_model("I cannot do that.").apply(ORIGINAL, SNIPPET, path="m.py")
     assert res.text == UPDATED and res.source == "merge-fallback"
     assert "model answer unusable" in res.notes[0]
 
 
-def test_auto_mode_a_confident_merge_wins_a_disagreement_unless_told_otherwise():
+def test_auto_prefer_model_writes_the_models_answer_over_a_confident_merge():
     wrong = UPDATED.replace("\n", "\n# stray\n", 1)  # passes every guard, but is not the edit
-    res = applier(prompt.expected_answer(wrong), mode="auto").apply(ORIGINAL, SNIPPET, path="m.py")
-    assert res.text == UPDATED and res.source == "merge-over-model"
-    a = Applier(Settings(mode="auto", auto_prefer="model"), engine=ScriptedEngine(prompt.expected_answer(wrong)))
-    res = a.apply(ORIGINAL, SNIPPET, path="m.py")
+    res = auto_prefer_model(prompt.expected_answer(wrong)).apply(ORIGINAL, SNIPPET, path="m.py")
     assert res.text == wrong and res.source == "model"
+
+
+def test_auto_mode_asks_the_model_when_the_merge_is_unsure():
+    # An unmarked snippet edge: the merge keeps the lines above it, at confidence 0.8.
+    snippet = "def g():\n    return 3\n# ... existing code ...\n"
+    answer = ORIGINAL.replace("return 2", "return 3")
+    res = applier(prompt.expected_answer(answer), mode="auto").apply(ORIGINAL, snippet, path="m.py")
+    assert res.text == answer and res.source == "model"  # below the 0.9 floor: the model is asked
+    floor = Applier(Settings(mode="auto", merge_min_confidence=0.8), engine=ScriptedEngine("unused"))
+    assert floor.apply(ORIGINAL, snippet, path="m.py").source == "merge-confident"
 
 
 def test_auto_mode_refuses_when_neither_model_nor_merge_can():

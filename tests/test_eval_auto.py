@@ -28,13 +28,14 @@ def rambling(_prompt_text: str) -> str:
     return "Here is what I would change, step by step. " * 40
 
 
-def applier(answer) -> Applier:
-    return Applier(Settings(), engine=PromptScriptedEngine(answer))
+def applier(answer, **settings) -> Applier:
+    return Applier(Settings(**settings), engine=PromptScriptedEngine(answer))
 
 
 def test_auto_records_the_source_and_the_draft_effect(tmp_path):
     tasks = TASKS[:3]  # all placeable by the merge
-    records = run_eval(tasks, [MODEL, AUTO], results=tmp_path / "r.jsonl", applier=applier(perfect))
+    # auto_prefer="model": the model rewrites every file, with the merge as its draft.
+    records = run_eval(tasks, [MODEL, AUTO], results=tmp_path / "r.jsonl", applier=applier(perfect, auto_prefer="model"))
     auto = [r for r in records if r["method"] == AUTO]
     assert [r["source"] for r in auto] == ["model"] * 3 and all(r["exact"] for r in records)
     draft = rep.aggregate(records)["draft"]
@@ -45,7 +46,7 @@ def test_auto_records_the_source_and_the_draft_effect(tmp_path):
 
 
 def test_auto_falls_back_to_the_merge_when_the_model_rambles():
-    records = run_eval(TASKS, [MODEL, AUTO], applier=applier(rambling))
+    records = run_eval(TASKS, [MODEL, AUTO], applier=applier(rambling, auto_prefer="model"))
     model = {r["task"]: r for r in records if r["method"] == MODEL}
     auto = {r["task"]: r for r in records if r["method"] == AUTO}
     assert not any(r["exact"] for r in model.values())
@@ -54,6 +55,14 @@ def test_auto_falls_back_to_the_merge_when_the_model_rambles():
     assert auto["t/lost"]["failure"] == "did-not-finish"  # the merge refused too: nothing written
     assert all(auto[t]["exact"] for t in ("t/small", "t/mid", "t/big"))
     assert all(r["stats"]["output_tokens"] > 0 for r in auto.values() if r["source"])  # the failed run's stats
+
+
+def test_auto_writes_confident_merges_without_asking_the_model():
+    engine = PromptScriptedEngine(rambling)
+    records = run_eval(TASKS, [AUTO], applier=Applier(Settings(), engine=engine))
+    assert {r["task"]: r["source"] for r in records} == {
+        "t/small": "merge-confident", "t/mid": "merge-confident", "t/big": "merge-confident", "t/lost": ""}
+    assert len(engine.prompts) == 1  # the model ran once: for t/lost, which the merge refuses
 
 
 def test_auto_key_depends_on_settings_and_merge_code():

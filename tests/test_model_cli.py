@@ -27,18 +27,34 @@ def run(*args):
     return CliRunner().invoke(cli, [str(a) for a in args])
 
 
-def test_auto_mode_writes_the_edit_in_place(app, tmp_path):
+def apply_stats(app, tmp_path, *flags) -> dict:
     before = app.read_text()
     stats = tmp_path / "stats.json"
-    r = run("apply", app, "--snippet", EXAMPLES / "app.snippet.py", "--in-place", "--stats-json", stats)
+    r = run("apply", app, "--snippet", EXAMPLES / "app.snippet.py", "--in-place", "--stats-json", stats, *flags)
     assert r.exit_code == 0, r.output
     anchor = "    def restock(self, sku: str, amount: int) -> None:\n"
     assert app.read_text() == before.replace(anchor, anchor + INSERTED)
-    data = json.loads(stats.read_text())
+    app.write_text(before)
+    return json.loads(stats.read_text())
+
+
+def test_auto_mode_writes_the_edit_in_place(app, tmp_path):
+    data = apply_stats(app, tmp_path)
     for key in ("output_tokens", "forward_passes", "drafted_tokens", "accepted_tokens", "prefill_seconds",
                 "decode_seconds", "tokens_per_second"):
         assert key in data
-    assert data["source"] in ("model", "merge-fallback")
+    assert data["source"] == "merge-confident" and data["forward_passes"] == 0  # no model needed
+
+
+def test_the_merge_draft_saves_forward_passes_when_the_model_verifies_it(app, tmp_path):
+    """--auto-prefer model: the fine-tuned model rewrites the file with the merge as its first
+    draft. Greedy decoding is lossless, so it writes the same file as in model mode, in fewer
+    forward passes: the inserted lines are in the merge but not in the original."""
+    auto = apply_stats(app, tmp_path, "--auto-prefer", "model")
+    model = apply_stats(app, tmp_path, "--mode", "model")
+    assert auto["source"] == model["source"] == "model"
+    assert auto["output_tokens"] == model["output_tokens"]
+    assert auto["forward_passes"] < model["forward_passes"]
 
 
 def test_the_default_fine_tuned_model_applies_the_edit_itself(app, tmp_path):

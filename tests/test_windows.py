@@ -62,7 +62,9 @@ def rambling(_prompt_text: str) -> str:
 
 
 def applier(answer, mode: str, n_ctx: int = 12_000) -> Applier:
-    return Applier(Settings(mode=mode), engine=PromptScriptedEngine(answer, n_ctx=n_ctx))
+    # auto_prefer="model": auto runs the model on every window, with the merge as its draft
+    # (by default a confident merge is written without the model).
+    return Applier(Settings(mode=mode, auto_prefer="model"), engine=PromptScriptedEngine(answer, n_ctx=n_ctx))
 
 
 def test_the_fixture_is_large_and_the_edit_is_a_plain_merge():
@@ -114,10 +116,12 @@ def test_windows_widen_to_top_level_lines_and_merge_when_they_touch():
     one = Region(40, 42, 0, 2, 2)  # f10's body
     near = Region(48, 50, 4, 6, 2)
     far = Region(300, 302, 8, 10, 2)
-    windows = plan_windows(lines, [one, near, far], radius=3)
+    windows = plan_windows(lines, [one, near, far], radius=4)
     assert [(w.start, w.end) for w in windows] == [(36, 56), (296, 308)]
     assert windows[0].regions == (one, near)
     assert all(lines[k].startswith("def ") for k in (36, 56, 296, 308))
+    # A window grows to a boundary by at most its radius again: small windows stay small.
+    assert [(w.start, w.end) for w in plan_windows(lines, [far], radius=1)] == [(299, 303)]
 
 
 def test_sub_snippet_marks_what_the_window_skips():
@@ -133,7 +137,7 @@ def test_real_model_on_a_large_file_in_auto_mode_never_damages_it():
     """SmolLM2 does not apply edits zero-shot: its window answers are unusable, so the
     guarded outcome is a fallback to the (confident) merge or a refusal -- never a damaged
     file. n_ctx is small so the 2,800-line file takes the windowed path quickly."""
-    a = Applier(Settings(mode="auto", model="smollm2-135m", n_ctx=2048))
+    a = Applier(Settings(mode="auto", auto_prefer="model", model="smollm2-135m", n_ctx=2048))
     try:
         result = a.apply(big_file(), EDIT, path="big.py")
     except (OutputRejected, ContextTooLong):

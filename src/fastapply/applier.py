@@ -26,7 +26,9 @@ class ApplyResult:
     answer: str  # the model's raw answer after the prefilled opening tag ("" without a model)
     model: str
     margins: list[float] | None = None  # [output_tokens], when asked for
-    source: str = "model"  # "model" | "merge" | "merge-fallback": who wrote `text`
+    # Who wrote `text`: "model"; "merge" (merge mode); in auto mode "merge-confident" (a merge
+    # the model was not needed for) or "merge-fallback" (the model's answer was unusable).
+    source: str = "model"
     notes: list[str] = field(default_factory=list)  # merge reasons, why a fallback happened
 
 
@@ -154,6 +156,13 @@ class Applier:
             return ApplyResult(merged.text, DecodeStats(), "", "merge", source="merge", notes=merged.reasons)
         if mode != "auto":
             raise ValueError(f"unknown mode {mode!r}")
+        trusted = merged.ok and merged.confidence >= self.settings.merge_min_confidence
+        if trusted and self.settings.auto_prefer == "merge":
+            # The merge would win any disagreement, so the model's answer cannot change what
+            # is written: skip it (seconds per file on a CPU) rather than run it for nothing.
+            return ApplyResult(merged.text, DecodeStats(), "", "merge", source="merge-confident",
+                               notes=[f"a merge of confidence {merged.confidence:.2f} was written without the model "
+                                      "(--auto-prefer model has the model verify it)", *merged.reasons])
         try:
             result = self._rewrite_or_windows(original, snippet, instruction, path=path, speculation=speculation,
                                               on_step=on_step, record_margins=record_margins, draft=merged.text)
@@ -166,11 +175,6 @@ class Applier:
             raise type(exc)(f"{exc}; the deterministic merge cannot stand in ({why})", getattr(exc, "text", "")) \
                 if isinstance(exc, OutputRejected) else exc
         result.notes = merged.reasons
-        trusted = merged.ok and merged.confidence >= self.settings.merge_min_confidence
-        if trusted and result.text != merged.text and self.settings.auto_prefer == "merge":
-            return ApplyResult(merged.text, result.stats, result.answer, result.model, source="merge-over-model",
-                               notes=["the model's answer differs from a confident merge; the merge was written "
-                                      "(--auto-prefer model writes the model's)", *merged.reasons])
         return result
 
     def _rewrite_or_windows(self, original: str, snippet: str, instruction: str | None, *, path, **kw) -> ApplyResult:
@@ -179,15 +183,16 @@ class Applier:
         from .windows import Unlocalisable, rewrite_windows
 
         limit = self.settings.window_min_lines
+        radius = self.settings.window_radius
         if limit and len(original.splitlines()) >= limit:
             try:
-                return rewrite_windows(self, original, snippet, instruction, path=path, **kw)
+                return rewrite_windows(self, original, snippet, instruction, path=path, radius=radius, **kw)
             except Unlocalisable:
                 pass  # the whole file, as if windows were off
         try:
             return self.rewrite(original, snippet, instruction, **kw)
         except ContextTooLong:
-            return rewrite_windows(self, original, snippet, instruction, path=path, **kw)
+            return rewrite_windows(self, original, snippet, instruction, path=path, radius=radius, **kw)
 
     def rewrite(
         self,

@@ -26,17 +26,18 @@ class Settings(BaseSettings):
     mode: Literal["auto", "model", "merge"] = Field(
         "auto",
         description="model: the model rewrites the file. merge: deterministic merge, no model. "
-        "auto: the model rewrites with the merge as its draft; guards fall back to a confident merge "
-        "or refuse when the model's answer is unusable.",
+        "auto: a confident merge is written at once; otherwise the model rewrites with the merge as its draft, "
+        "and guards fall back to a confident merge or refuse when the model's answer is unusable.",
     )
     merge_min_confidence: float = Field(
-        0.9, ge=0, le=1, description="Least merge confidence that auto mode falls back to."
+        0.9, ge=0, le=1, description="Least merge confidence that auto mode writes (at once or as a fallback); "
+        "0 writes every merge that merge mode would."
     )
     auto_prefer: Literal["merge", "model"] = Field(
         "merge",
-        description="Auto mode, when the model's answer and a merge of at least merge_min_confidence disagree: "
-        "which one is written. 'merge' suits small models (the embedded ones rarely get a whole file exactly right "
-        "alone); 'model' suits a strong apply model.",
+        description="Auto mode with a merge of at least merge_min_confidence: 'merge' writes it without running "
+        "the model (the embedded small models rarely get a whole file exactly right alone); 'model' has the model "
+        "rewrite the file with the merge as its draft and writes the model's answer (suits a strong apply model).",
     )
     model: str = Field("smollm2-135m-apply", description="Embedded model name (see `fastapply models`) or a path to a GGUF file.")
     backend: str = Field("llama", description="Inference backend, by registry name.")
@@ -54,6 +55,11 @@ class Settings(BaseSettings):
         0, ge=0,
         description="Files of at least this many lines are rewritten in windows around the edits (where the "
         "snippet can be localised) instead of whole: much less prefill. 0: windows only for files beyond the context.",
+    )
+    window_radius: int = Field(
+        30, ge=1,
+        description="Original lines of context either side of an edited region in a window (then widened to "
+        "whole top-level definitions close by).",
     )
     adapter: str | None = Field(
         None,

@@ -44,19 +44,19 @@ def _top_level(line: str) -> bool:
     return bool(line.strip()) and not line[0].isspace() and line.strip()[0] not in "}])"
 
 
-def _widen(lines: list[str], start: int, end: int) -> tuple[int, int]:
+def _widen(lines: list[str], start: int, end: int, reach: int = _REACH) -> tuple[int, int]:
     """Move start up to a top-level line and end down to just before one, within reach:
     the model then sees whole definitions, and the cut falls where nothing is open."""
-    for k in range(start, max(-1, start - _REACH), -1):
+    for k in range(start, max(-1, start - reach), -1):
         if _top_level(lines[k]):
             start = k
             break
-    for k in range(end, min(len(lines), end + _REACH)):
+    for k in range(end, min(len(lines), end + reach)):
         if _top_level(lines[k]):
             end = k
             break
     else:
-        end = len(lines) if end + _REACH >= len(lines) else end
+        end = len(lines) if end + reach >= len(lines) else end
     return start, end
 
 
@@ -66,7 +66,8 @@ def plan_windows(lines: list[str], regions: list[Region], radius: int = RADIUS) 
     for region in regions:
         lo = max(0, region.orig_start - radius)
         hi = min(len(lines), region.orig_end + radius)
-        lo, hi = _widen(lines, lo, hi)
+        # Small windows stay small: a model tuned on short windows sees what it was trained on.
+        lo, hi = _widen(lines, lo, hi, min(_REACH, radius))
         if out and lo <= out[-1].end:
             last = out.pop()
             lo, hi = last.start, max(hi, last.end)
