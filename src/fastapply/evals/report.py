@@ -16,7 +16,7 @@ from statistics import mean
 from fastapply.evals.dataset import LENGTH_BUCKETS
 from fastapply.evals.metrics import CATEGORIES, DID_NOT_FINISH
 from fastapply.settings import Settings
-from fastapply.evals.runner import AUTO, GREEDY, METHODS, MODEL
+from fastapply.evals.runner import AUTO, GREEDY, METHODS, MODEL, MODEL_METHODS
 
 CONFIDENT = Settings.model_fields["merge_min_confidence"].default  # auto's fallback threshold
 BUCKETS = tuple(f"{low}-{high}" for low, high in LENGTH_BUCKETS)
@@ -115,11 +115,19 @@ def draft_effect(records: list[dict]) -> dict | None:
     }
 
 
+def written(record: dict) -> bool:
+    """Whether the method wrote a file. A model answer its guards rejected (a leaked marker, a
+    mass deletion) is scored for similarity but was never written: a refusal, not a wrong file."""
+    if record["method"] in MODEL_METHODS:
+        return bool(record.get("source"))
+    return record["failure"] != DID_NOT_FINISH
+
+
 def _outcome(group: list[dict]) -> dict:
     """Exact, refused (no file: the method said no or never finished) and wrong-but-written
     shares; a wrong file written is the expensive failure, a refusal the cheap one."""
     n = len(group)
-    refused = sum(r["failure"] == DID_NOT_FINISH for r in group)
+    refused = sum(not written(r) for r in group)
     exact = sum(r["exact"] for r in group)
     out = {"tasks": n, "exact": _rate([r["exact"] for r in group]),
            "refused": round(refused / n, 4) if n else None, "wrong": round((n - exact - refused) / n, 4) if n else None}
