@@ -79,3 +79,12 @@ def test_outcomes_split_refusals_from_wrong_files():
     assert merge_all["wrong"] == 0.0 and merge_all["confident_wrong"] == 0.0
     assert "confident_wrong" not in report["outcomes"]["splice"]["all"]  # no confidence to split by
     assert "| all | 4 |" in rep.markdown(report)
+
+
+def test_an_answer_the_guards_reject_is_a_refusal_not_a_wrong_file():
+    def leaky(prompt_text: str) -> str:  # keeps f0, then writes the marker instead of the rest
+        return prompt.expected_answer("def f0():\n    return 0\n\n# ... existing code ...\n")
+
+    records = run_eval(TASKS[:1], [MODEL], applier=applier(leaky))
+    assert records[0]["failure"] == "elision-marker-leaked" and records[0]["source"] == ""
+    assert rep._outcome(records) == {"tasks": 1, "exact": 0.0, "refused": 1.0, "wrong": 0.0}
