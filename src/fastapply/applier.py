@@ -161,8 +161,8 @@ class Applier:
             # The merge would win any disagreement, so the model's answer cannot change what
             # is written: skip it (seconds per file on a CPU) rather than run it for nothing.
             return ApplyResult(merged.text, DecodeStats(), "", "merge", source="merge-confident",
-                               notes=[f"a merge of confidence {merged.confidence:.2f} was written without the model "
-                                      "(--auto-prefer model has the model verify it)", *merged.reasons])
+                               notes=[f"confidence {merged.confidence:.2f}, so the model was not run; "
+                                      "--auto-prefer model has it verify the merge", *merged.reasons])
         try:
             result = self._rewrite_or_windows(original, snippet, instruction, path=path, speculation=speculation,
                                               on_step=on_step, record_margins=record_margins, draft=merged.text)

@@ -129,7 +129,7 @@ def apply_cmd(path, snippet_path, instruction, no_speculation, in_place, show_di
         sys.stdout.write(new_text)
     s = result.stats
     if result.source != "model":
-        note = f" ({result.notes[0]})" if result.source == "merge-fallback" else ""
+        note = f" ({result.notes[0]})" if result.source in ("merge-fallback", "merge-confident") else ""
         click.echo(f"fastapply: written by the deterministic merge{note}", err=True)
     if s.output_tokens:
         click.echo(
