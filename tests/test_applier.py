@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from fastapply import prompt
-from fastapply.applier import Applier, leaked_markers
+from fastapply.applier import missing_snippet_lines, Applier, leaked_markers
 from fastapply.errors import ContextTooLong, InputError, OutputRejected
 from fastapply.settings import Settings
 from toy_engine import ScriptedEngine
@@ -159,6 +159,13 @@ def test_mass_deletion_is_rejected():
     truncated = "".join(f"def f{i}():\n    return {i}\n\n\n" for i in range(5))
     with pytest.raises(OutputRejected, match="drops 30 of the original's 40 non-blank lines"):
         applier(prompt.expected_answer(truncated)).apply(big, "def f0():\n    return 100\n# ...\n")
+
+
+def test_an_answer_without_the_snippets_code_is_rejected():
+    # The model gave the file back unchanged: every guard but this one passes it.
+    with pytest.raises(OutputRejected, match="lacks 1 line\\(s\\) of the snippet \\(first: 'return x \\+ 1'\\)"):
+        applier(prompt.expected_answer(ORIGINAL)).apply(ORIGINAL, SNIPPET)
+    assert missing_snippet_lines(UPDATED, SNIPPET) == []
 
 
 def test_public_apply_in_merge_mode():

@@ -94,6 +94,22 @@ def lost_lines(result: str, original: str, snippet: str) -> int:
     return sum((before - kept).values())
 
 
+def missing_snippet_lines(result: str, snippet: str) -> list[str]:
+    """The snippet's code lines (stripped) that the result lacks, in snippet order.
+
+    A lazy snippet shows new and context code only, never deleted code, so every line of it
+    belongs in the result: true of all 593 benchmark edits. An answer lacking one did not
+    apply the edit (it returned the original, or stopped short of a hunk).
+    """
+    have = {line.strip() for line in result.splitlines()}
+    out: list[str] = []
+    for line in snippet.splitlines():
+        code = line.strip()
+        if code and not is_marker(line) and code not in have and code not in out:
+            out.append(code)
+    return out
+
+
 def answer_problem(text: str, original: str, snippet: str) -> str | None:
     """Why an extracted answer must not be written, or None when it may."""
     leaks = leaked_markers(text, original, snippet)
@@ -104,6 +120,10 @@ def answer_problem(text: str, original: str, snippet: str) -> str | None:
     if lost > MASS_DELETION * max(1, _nonblank(original)):
         return (f"the model's answer drops {lost} of the original's {_nonblank(original)} non-blank lines that the "
                 "snippet does not delete (a truncated or garbled rewrite)")
+    missing = missing_snippet_lines(text, snippet)
+    if missing:
+        return (f"the model's answer lacks {len(missing)} line(s) of the snippet (first: {missing[0]!r}), "
+                "so the edit was not applied")
     return None
 
 
