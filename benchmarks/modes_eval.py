@@ -145,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
                         progress=tick("auto, --auto-prefer model"))
         print(file=sys.stderr)
         verify = recs
+        if "model" in by_mode:
+            by_mode["auto --auto-prefer model"] = verify
     real_pair = (by_mode["model"], verify) if verify and "model" in by_mode else None
     oracle_sample = oracle_all = None
     if "oracle" not in skip:
@@ -156,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = groups(sample)
     text = [f"Sample: {len(sample)} tasks of the public benchmark (`load_tasks(limit={args.limit})`, a spread over "
             f"languages and lengths), model {default.model}, threads={default.threads}.\n"]
-    if len(by_mode) == 3:
+    if len(by_mode) >= 3:
         text += ["## Exact / refused / wrong, by language and file length\n", mode_table(rows, by_mode)]
     text += ["## Tokens per forward pass without and with the merge draft\n",
              pass_table(rows, real_pair, oracle_sample, "sample")]
