@@ -27,7 +27,7 @@ class Settings(BaseSettings):
         "auto",
         description="model: the model rewrites the file. merge: deterministic merge, no model. "
         "auto: a confident merge is written at once; otherwise the model rewrites with the merge as its draft, "
-        "and guards fall back to a confident merge or refuse when the model's answer is unusable.",
+        "and an answer that fails the guards is refused (with auto_prefer=model, a confident merge stands in).",
     )
     merge_min_confidence: float = Field(
         0.9, ge=0, le=1, description="Least merge confidence that auto mode writes (at once or as a fallback); "

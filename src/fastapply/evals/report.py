@@ -117,7 +117,8 @@ def draft_effect(records: list[dict]) -> dict | None:
 
 def written(record: dict) -> bool:
     """Whether the method wrote a file. A model answer its guards rejected (a leaked marker, a
-    mass deletion) is scored for similarity but was never written: a refusal, not a wrong file."""
+    mass deletion, a snippet line missing) is scored for similarity but was never written: a
+    refusal, not a wrong file."""
     if record["method"] in MODEL_METHODS:
         return bool(record.get("source"))
     return record["failure"] != DID_NOT_FINISH
