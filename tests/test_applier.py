@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from fastapply import prompt
-from fastapply.applier import missing_snippet_lines, Applier, leaked_markers
+from fastapply.applier import Applier, leaked_markers, missing_snippet_lines
 from fastapply.errors import ContextTooLong, InputError, OutputRejected
 from fastapply.settings import Settings
 from toy_engine import ScriptedEngine
