@@ -110,21 +110,28 @@ def missing_snippet_lines(result: str, snippet: str) -> list[str]:
     return out
 
 
-def answer_problem(text: str, original: str, snippet: str) -> str | None:
-    """Why an extracted answer must not be written, or None when it may."""
+def guard_failure(text: str, original: str, snippet: str) -> tuple[str, str] | None:
+    """(kind, message) of the first guard an extracted answer fails, or None when it may be
+    written. Kinds: "leaked-markers", "mass-deletion", "snippet-not-applied"."""
     leaks = leaked_markers(text, original, snippet)
     if leaks:
-        return (f"the model copied {len(leaks)} elision marker line(s) into the file instead of the code they "
-                f"stand for (first: {leaks[0]!r})")
+        return "leaked-markers", (f"the model copied {len(leaks)} elision marker line(s) into the file instead of "
+                                  f"the code they stand for (first: {leaks[0]!r})")
     lost = lost_lines(text, original, snippet)
     if lost > MASS_DELETION * max(1, _nonblank(original)):
-        return (f"the model's answer drops {lost} of the original's {_nonblank(original)} non-blank lines that the "
-                "snippet does not delete (a truncated or garbled rewrite)")
+        return "mass-deletion", (f"the model's answer drops {lost} of the original's {_nonblank(original)} non-blank "
+                                 "lines that the snippet does not delete (a truncated or garbled rewrite)")
     missing = missing_snippet_lines(text, snippet)
     if missing:
-        return (f"the model's answer lacks {len(missing)} line(s) of the snippet (first: {missing[0]!r}), "
-                "so the edit was not applied")
+        return "snippet-not-applied", (f"the model's answer lacks {len(missing)} line(s) of the snippet (first: "
+                                       f"{missing[0]!r}), so the edit was not applied")
     return None
+
+
+def answer_problem(text: str, original: str, snippet: str) -> str | None:
+    """Why an extracted answer must not be written, or None when it may."""
+    failure = guard_failure(text, original, snippet)
+    return failure[1] if failure else None
 
 
 class Applier:

@@ -17,7 +17,7 @@ strong chat model behind any OpenAI-compatible endpoint fills the gap in two cal
    asked again without it, and never again with it.
 
 A teacher is not trusted: every answer goes through the checks the applier itself runs
-(``check_snippet``, ``answer_problem``) and a few more -- no change, every concrete
+(``check_snippet``, ``guard_failure``) and a few more -- no change, every concrete
 snippet line in the result, not too large a change, and agreement with the deterministic
 merge wherever that merge is confident (two independent appliers disagreeing means one
 of them is wrong, and a training target must not be). Each rejection is counted by
@@ -39,7 +39,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from fastapply import prompt
-from fastapply.applier import answer_problem, check_snippet, leaked_markers
+from fastapply.applier import check_snippet, guard_failure
 from fastapply.errors import InputError
 from fastapply.evals.snippets import MARKER_PHRASES, marker_line, touched_fraction
 from fastapply.languages import detect
@@ -157,10 +157,6 @@ def _fence_edges(text: str) -> set[str]:
     return {line for line in (lines[:1] + lines[-1:]) if line.startswith("```")}
 
 
-def _concrete(text: str) -> list[str]:
-    return [line.strip() for line in text.splitlines() if line.strip() and not is_marker(line)]
-
-
 def rejection(original: str, snippet: str, target: str | None, *, path: str,
               max_touched: float = MAX_TOUCHED) -> str | None:
     """Why a teacher's (snippet, target) pair must not become a training example, or None.
@@ -177,18 +173,16 @@ def rejection(original: str, snippet: str, target: str | None, *, path: str,
     if _fence_edges(target) - _fence_edges(original):
         # Chat models like to wrap code in a fence even inside the tags; the fence is not the file.
         return "apply-fenced"
-    problem = answer_problem(target, original, snippet)
-    if problem:
-        return "leaked-markers" if leaked_markers(target, original, snippet) else "mass-deletion"
+    failure = guard_failure(target, original, snippet)
+    if failure and failure[0] != "snippet-not-applied":
+        return failure[0]
     if target == original:
         return "no-change"
     if target.strip() == original.strip() or [l.rstrip() for l in target.splitlines()] == [
             l.rstrip() for l in original.splitlines()]:
         return "whitespace-only"
-    kept = set(line.strip() for line in target.splitlines())
-    if any(line not in kept for line in _concrete(snippet)):
-        # A lazy snippet deletes only by omission: every line it shows is in the result.
-        return "snippet-not-applied"
+    if failure:  # a lazy snippet deletes only by omission: every line it shows is in the result
+        return failure[0]
     if touched_fraction(original, target) > max_touched:
         return "too-large"
     merged = merge(original, snippet, path=path)
