@@ -17,8 +17,8 @@ strong chat model behind any OpenAI-compatible endpoint fills the gap in two cal
    asked again without it, and never again with it.
 
 A teacher is not trusted: every answer goes through the checks the applier itself runs
-(``check_snippet``, ``guard_failure``) and a few more -- no change, every concrete
-snippet line in the result, not too large a change, and agreement with the deterministic
+(``check_snippet``, ``guard_failure``: no leaked marker, no mass deletion, every concrete
+snippet line in the result) and a few more -- no change, not too large a change, and agreement with the deterministic
 merge wherever that merge is confident (two independent appliers disagreeing means one
 of them is wrong, and a training target must not be). Each rejection is counted by
 reason so the data report can show what the teacher costs.
