@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 
 from fastapply.applier import Applier
@@ -80,6 +81,11 @@ def oracle_records(tasks, out: Path, real_engine) -> tuple[list[dict], list[dict
                        applier=applier, progress=tick("oracle"))
     print(file=sys.stderr)
     return [r for r in records if r["method"] == MODEL], [r for r in records if r["method"] == AUTO]
+
+
+def written_by(records: list[dict]) -> dict[str, int]:
+    """Files per source ("none" where nothing was written), in order of first appearance."""
+    return dict(Counter(r.get("source") or "none" for r in records))
 
 
 def cell(o: dict) -> str:
@@ -166,12 +172,8 @@ def main(argv: list[str] | None = None) -> int:
         everything, pair = oracle_all
         text += [f"### The oracle on the whole benchmark ({len(everything)} tasks)\n",
                  pass_table(groups(everything), None, pair, "all tasks")]
-    verify_sources = {}
-    for r in verify or []:
-        verify_sources[r.get("source") or "none"] = verify_sources.get(r.get("source") or "none", 0) + 1
-    auto_sources = {}
-    for r in by_mode.get("auto", []):
-        auto_sources[r.get("source") or "none"] = auto_sources.get(r.get("source") or "none", 0) + 1
+    verify_sources = written_by(verify or [])
+    auto_sources = written_by(by_mode.get("auto", []))
     text.append(f"\nAuto (default) files written by: {auto_sources}. Auto with --auto-prefer model: {verify_sources}.\n")
     summary = {
         "sample": len(sample),
