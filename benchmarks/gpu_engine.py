@@ -20,7 +20,7 @@ import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
 from fastapply.backends.hf import TransformersEngine
-from fastapply.spec import AdaptiveDraftLength, CopyDrafter, generate
+from fastapply.speculative import AdaptiveDraftLength, CopyDrafter, generate
 
 SIZES = {  # SmolLM2-135M's and TinyLlama-1.1B's shapes
     "135m": dict(hidden_size=576, intermediate_size=1536, num_hidden_layers=30, num_attention_heads=9,

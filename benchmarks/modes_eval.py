@@ -101,7 +101,7 @@ def mode_table(rows: list[tuple[str, set[str]]], by_mode: dict[str, list[dict]])
             "auto vs best of merge, model: exact", "exact − wrong (auto; best other)"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name, ids in rows:
-        o = {m: rep._outcome([r for r in rs if r["task"] in ids]) for m, rs in by_mode.items()}
+        o = {m: rep.outcome([r for r in rs if r["task"] in ids]) for m, rs in by_mode.items()}
         best = max(o["merge"]["exact"], o["model"]["exact"])
         best_net = max(net(o["merge"]), net(o["model"]))
         verdict = "≥" if o["auto"]["exact"] >= best - 1e-9 else "<"
@@ -177,9 +177,9 @@ def main(argv: list[str] | None = None) -> int:
     text.append(f"\nAuto (default) files written by: {auto_sources}. Auto with --auto-prefer model: {verify_sources}.\n")
     summary = {
         "sample": len(sample),
-        "outcomes": {m: {name: rep._outcome([r for r in rs if r["task"] in ids]) for name, ids in rows}
+        "outcomes": {m: {name: rep.outcome([r for r in rs if r["task"] in ids]) for name, ids in rows}
                      for m, rs in by_mode.items()},
-        "verify_outcomes": rep._outcome(verify) if verify else None,
+        "verify_outcomes": rep.outcome(verify) if verify else None,
         "passes_real": {name: pass_pair(*real_pair, ids) for name, ids in rows} if real_pair else None,
         "passes_oracle_sample": {name: pass_pair(*oracle_sample, ids) for name, ids in rows} if oracle_sample else None,
         "passes_oracle_all": ({name: pass_pair(*oracle_all[1], ids) for name, ids in groups(oracle_all[0])}

@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 
 from fastapply import prompt
-from fastapply.applier import Applier, leaked_markers, missing_snippet_lines
+from fastapply.applier import Applier
+from fastapply.guards import LEAKED_MARKERS, NOT_CLOSED, missing_snippet_lines, new_marker_lines
 from fastapply.errors import ContextTooLong, InputError, OutputRejected
 from fastapply.settings import Settings
 from toy_engine import ScriptedEngine
@@ -41,8 +42,9 @@ def test_trailing_newline_semantics_follow_the_original():
 
 
 def test_model_stopping_early_is_rejected():
-    with pytest.raises(OutputRejected, match="ended its answer before closing"):
+    with pytest.raises(OutputRejected, match="ended its answer before closing") as info:
         applier("def f(x):\n    return x + 1\n").apply(ORIGINAL, SNIPPET)
+    assert info.value.kind == NOT_CLOSED
 
 
 def test_leaked_marker_is_rejected():
@@ -50,12 +52,13 @@ def test_leaked_marker_is_rejected():
     with pytest.raises(OutputRejected, match="elision marker") as info:
         applier(echo).apply(ORIGINAL, SNIPPET)
     assert "# ... existing code ..." in info.value.text
+    assert info.value.kind == LEAKED_MARKERS
 
 
 def test_marker_like_lines_already_in_the_original_may_stay():
     stub = "class P:\n    def f(self):\n        ...\n"
-    assert leaked_markers(stub, stub, "...") == []
-    assert leaked_markers(stub + "...\n", stub, "...") == ["..."]
+    assert new_marker_lines(stub, stub) == []
+    assert new_marker_lines(stub + "...\n", stub) == ["..."]
 
 
 def test_context_too_long_says_how_many_tokens():

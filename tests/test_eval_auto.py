@@ -87,4 +87,4 @@ def test_an_answer_the_guards_reject_is_a_refusal_not_a_wrong_file():
 
     records = run_eval(TASKS[:1], [MODEL], applier=applier(leaky))
     assert records[0]["failure"] == "elision-marker-leaked" and records[0]["source"] == ""
-    assert rep._outcome(records) == {"tasks": 1, "exact": 0.0, "refused": 1.0, "wrong": 0.0}
+    assert rep.outcome(records) == {"tasks": 1, "exact": 0.0, "refused": 1.0, "wrong": 0.0}

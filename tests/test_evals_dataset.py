@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from fastapply.evals import mining, snippets, stdlib
+from fastapply.corpus import mining, snippets, stdlib
+from fastapply.corpus.filters import Filters, read_manifest, refine_language, reject_reason
 from fastapply.evals.dataset import (
-    MANIFEST, Filters, Task, build, cache_root, length_bucket, load_tasks, mine_pair, read_jsonl,
-    read_manifest, refine_language, reject_reason, spread,
+    MANIFEST, Task, build, cache_root, length_bucket, load_tasks, mine_pair, read_jsonl, spread,
 )
 from fastapply.languages import detect
 

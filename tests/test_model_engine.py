@@ -12,9 +12,10 @@ from __future__ import annotations
 import pytest
 
 from fastapply import prompt
-from fastapply.applier import Applier, StopAtTag
+from fastapply.applier import Applier
+from fastapply.prompt import StopAtTag
 from fastapply.settings import Settings
-from fastapply.spec import CopyDrafter, generate
+from fastapply.speculative import CopyDrafter, generate
 
 pytestmark = [pytest.mark.model, pytest.mark.network]  # network: the benchmark set's first build
 
@@ -42,7 +43,7 @@ def test_speculative_equals_greedy_on_real_edits(applier, tasks):
     # 20 real edits with the base SmolLM2, 8 with its apply adapter on top (llama.cpp adds the
     # LoRA product to every linear layer: batch invariance must survive it), 4 with Gemma
     # (slower: twice the layers' width, 5x the vocabulary).
-    cases = {"smollm2-135m": tasks, "smollm2-135m-apply": tasks[:8]}.get(applier.settings.model, tasks[:4])
+    cases = {"smollm2-135m": tasks, "smollm2-135m-apply": tasks[:8]}.get(applier.settings.engine.model, tasks[:4])
     engine = applier.engine
     passes = {"plain": 0, "spec": 0, "oracle": 0}
     for task in cases:
@@ -72,7 +73,7 @@ def test_prompt_uses_the_models_chat_template(applier):
     text = applier.engine.chat_prompt(prompt.messages("a = 1\n", "a = 2\n"))
     marker = {"smollm2-135m": "<|im_start|>assistant\n", "smollm2-135m-apply": "<|im_start|>assistant\n",
               "gemma3-270m": "<start_of_turn>model\n"}
-    assert text.endswith(marker[applier.settings.model])
+    assert text.endswith(marker[applier.settings.engine.model])
     ids = applier.prompt_tokens("a = 1\n", "a = 2\n")
     # Control tokens are parsed as such, not spelled out as text.
     assert len(ids) < len(text) / 2

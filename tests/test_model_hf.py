@@ -4,11 +4,11 @@ from __future__ import annotations
 import pytest
 
 from fastapply import prompt
-from fastapply.applier import StopAtTag
+from fastapply.prompt import StopAtTag
 from fastapply.backends import load_engine
 from fastapply.models import resolve
 from fastapply.settings import Settings
-from fastapply.spec import CopyDrafter, generate
+from fastapply.speculative import CopyDrafter, generate
 
 pytestmark = [pytest.mark.model, pytest.mark.network]
 pytest.importorskip("transformers")

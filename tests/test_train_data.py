@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from fastapply.evals import mining
+from fastapply.corpus import mining
 from fastapply.merge import merge, structure
 from fastapply.train import data, synth
-from fastapply.train.data_cli import data_group
+from fastapply.cli.data import data_group
 from fastapply.train.example import Example, SourceFile, read_jsonl
 
 needs_grammars = pytest.mark.skipif(

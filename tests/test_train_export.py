@@ -214,7 +214,7 @@ def test_hf_engine_loads_the_peft_adapter(base_gguf, adapter_dir, hf_model, gguf
 def test_export_command_without_check(adapter_dir, base_gguf, tmp_path):
     from click.testing import CliRunner
 
-    from fastapply.train.export import export_cmd
+    from fastapply.cli.export import export_cmd
 
     out = tmp_path / "a.gguf"
     result = CliRunner().invoke(export_cmd, [str(adapter_dir), "--base", str(base_gguf), "--out", str(out),

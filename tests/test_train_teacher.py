@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from fastapply import prompt
-from fastapply.applier import answer_problem, check_snippet
+from fastapply.guards import check_snippet, guard_failure
 from fastapply.merge import merge
 from fastapply.train.example import SourceFile
 from fastapply.train.teacher import (
@@ -325,7 +325,7 @@ def test_teacher_loop_against_a_real_server(llama_server):
     assert set(stats["rejected"]) <= set(REASONS)  # no http-* errors from a healthy server
     for ex in got:
         check_snippet(ex.snippet)
-        assert answer_problem(ex.target, ex.original, ex.snippet) is None
+        assert guard_failure(ex.target, ex.original, ex.snippet) is None
         assert rejection(ex.original, ex.snippet, ex.target, path=ex.path) is None
         assert ex.kind == "teacher" and ex.target != ex.original
 

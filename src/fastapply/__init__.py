@@ -1,39 +1,49 @@
 """fastapply: apply lazy code-edit snippets to files, fast and exactly.
 
     >>> import fastapply
-    >>> result = fastapply.apply(original, snippet)      # doctest: +SKIP
-    >>> result.text, result.stats.tokens_per_second     # doctest: +SKIP
+    >>> result = fastapply.apply(original, snippet)                  # doctest: +SKIP
+    >>> result = fastapply.apply(original, snippet, mode="merge")    # doctest: +SKIP
+    >>> result.text, result.source, result.stats.tokens_per_second   # doctest: +SKIP
 """
 from __future__ import annotations
 
 from functools import lru_cache
 
 from .errors import ConfigError, ContextTooLong, FastApplyError, InputError, OutputRejected
-from .settings import Settings
+from .settings import ApplyPolicy, EngineSettings, Settings, SpeculativeSettings
 
 __version__ = "0.1.0"
-__all__ = ["apply", "Applier", "ApplyResult", "Settings", "FastApplyError", "ConfigError", "InputError",
-           "ContextTooLong", "OutputRejected"]
+__all__ = ["apply", "Applier", "ApplyResult", "Settings", "EngineSettings", "SpeculativeSettings", "ApplyPolicy",
+           "FastApplyError", "ConfigError", "InputError", "ContextTooLong", "OutputRejected"]
 
 
 @lru_cache(maxsize=2)
-def _applier(settings: Settings):
-    from .applier import Applier
+def _shared_engine(engine: EngineSettings, cache_dir: str):
+    # Keyed by what is loaded only: calls that differ in mode or draft lengths share a model.
+    from .models import load
 
-    return Applier(settings)
+    return load(engine, cache_dir)
 
 
-def apply(original: str, snippet: str, instruction: str | None = None, *, model: str | None = None,
-          speculation: bool = True, path: str | None = None, settings: Settings | None = None):
+def apply(original: str, snippet: str, instruction: str | None = None, *, path: str | None = None,
+          speculation: bool = True, settings: Settings | None = None, **options):
     """Apply a lazy edit snippet to ``original``; returns a result with ``.text`` and ``.stats``.
 
-    ``path`` (optional) names the file's language for the merge. The loaded model is kept
-    for the next call with the same settings.
+    ``options`` are settings by their flat names (``mode="merge"``, ``model=...``,
+    ``draft_max=16``; see ``fastapply.settings``), validated as the CLI validates them, on
+    top of ``settings`` (default: from the environment). ``path`` (optional) names the
+    file's language for the merge. The loaded model is kept for the next call with the same
+    engine settings.
     """
+    from .applier import Applier
+
     settings = settings or Settings()
-    if model is not None:
-        settings = settings.model_copy(update={"model": model})
-    return _applier(settings).apply(original, snippet, instruction, path=path, speculation=speculation)
+    try:
+        settings = settings.replace(**options) if options else settings
+    except ValueError as exc:  # pydantic's ValidationError: a bad option value or an unknown name
+        raise ConfigError(f"invalid settings: {exc}") from None
+    return Applier(settings, load=_shared_engine).apply(original, snippet, instruction, path=path,
+                                                       speculation=speculation)
 
 
 def __getattr__(name: str):

@@ -1,22 +1,25 @@
-"""Apply one edit with a model: prompt -> speculative generation -> extraction -> guards.
+"""Apply one edit: choose who writes the file (merge, model, or both), run it, guard it.
 
-``Applier`` holds a loaded engine and applies many edits; ``fastapply.apply`` is the
-one-call convenience around it.
+The request path, top to bottom (docs/architecture.md draws it):
+
+    check inputs -> merge -> [model: prompt -> drafter -> generate -> extract] -> guards
+
+``Applier`` holds one engine (loaded on first use: merge mode never loads one) and applies
+many edits; ``fastapply.apply`` is the one-call convenience around it. Files beyond the
+model's context are rewritten in windows (``windows.plan`` / ``windows.stitch``); the loop
+over the windows is here.
 """
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from . import prompt
-from .backends import load_engine
-from .errors import ContextTooLong, InputError, OutputRejected
-from .markers import is_marker
-from .merge import merge
-from .models import resolve
-from .settings import Settings
-from .spec import AdaptiveDraftLength, CopyDrafter, DecodeStats, generate
+from . import guards, prompt, windows
+from .errors import ContextTooLong, OutputRejected
+from .merge import MergeResult, merge
+from .models import load
+from .settings import EngineSettings, Settings
+from .speculative import DecodeStats, generate, make_drafter
 
 
 @dataclass
@@ -32,126 +35,26 @@ class ApplyResult:
     notes: list[str] = field(default_factory=list)  # merge reasons, why a fallback happened
 
 
-class StopAtTag:
-    """Stop callback for ``generate``: keep tokens up to the one completing the closing tag.
-
-    Detokenizes incrementally (bytes, since a token may end mid-character) so the check
-    costs O(new tokens) per step.
-    """
-
-    def __init__(self, detokenize: Callable[[list[int]], bytes], tag: str = prompt.CLOSE_TAG) -> None:
-        self.detokenize, self.tag = detokenize, tag.encode()
-        self.buf = bytearray()
-        self.ends: list[int] = []  # ends[i] = byte length after token i
-
-    def __call__(self, out: list[int]) -> int | None:
-        start_search = max(0, len(self.buf) - len(self.tag))
-        for tok in out[len(self.ends):]:
-            self.buf += self.detokenize([tok])
-            self.ends.append(len(self.buf))
-        at = self.buf.find(self.tag, start_search)
-        if at < 0:
-            return None
-        end = at + len(self.tag)
-        return next(i + 1 for i, e in enumerate(self.ends) if e >= end)
-
-
-def check_snippet(snippet: str) -> None:
-    if not snippet.strip():
-        raise InputError("the edit snippet is empty")
-    if all(is_marker(line) or not line.strip() for line in snippet.splitlines()):
-        raise InputError("the edit snippet has no code, only elision markers such as '... existing code ...'")
-
-
-def leaked_markers(result: str, original: str, snippet: str) -> list[str]:
-    """Marker lines in the result that stand for code instead of being code.
-
-    A marker line already in the original (e.g. ``...`` in a Python stub) may stay.
-    """
-    before = Counter(line.strip() for line in original.splitlines() if is_marker(line))
-    after = Counter(line.strip() for line in result.splitlines() if is_marker(line))
-    return sorted((after - before).elements())
-
-
-# Share of the original's lines an answer may drop that the snippet does not account for.
-# Continue's deterministic apply uses the same 30% bound; the merge refuses beyond it too.
-MASS_DELETION = 0.3
-
-
-def _nonblank(text: str) -> int:
-    return sum(1 for line in text.splitlines() if line.strip())
-
-
-def lost_lines(result: str, original: str, snippet: str) -> int:
-    """Original non-blank lines missing from the result and absent from the snippet.
-
-    A lazy snippet shows deleted code only by leaving it out, so this over-counts real
-    deletions a little; it is a guard against mass loss, not an edit check.
-    """
-    kept = Counter(line.strip() for line in result.splitlines() if line.strip())
-    kept.update(line.strip() for line in snippet.splitlines() if line.strip())
-    before = Counter(line.strip() for line in original.splitlines() if line.strip())
-    return sum((before - kept).values())
-
-
-def missing_snippet_lines(result: str, snippet: str) -> list[str]:
-    """The snippet's code lines (stripped) that the result lacks, in snippet order.
-
-    A lazy snippet shows new and context code only, never deleted code, so every line of it
-    belongs in the result: true of all 593 benchmark edits. An answer lacking one did not
-    apply the edit (it returned the original, or stopped short of a hunk).
-    """
-    have = {line.strip() for line in result.splitlines()}
-    out: list[str] = []
-    for line in snippet.splitlines():
-        code = line.strip()
-        if code and not is_marker(line) and code not in have and code not in out:
-            out.append(code)
-    return out
-
-
-def guard_failure(text: str, original: str, snippet: str) -> tuple[str, str] | None:
-    """(kind, message) of the first guard an extracted answer fails, or None when it may be
-    written. Kinds: "leaked-markers", "mass-deletion", "snippet-not-applied"."""
-    leaks = leaked_markers(text, original, snippet)
-    if leaks:
-        return "leaked-markers", (f"the model copied {len(leaks)} elision marker line(s) into the file instead of "
-                                  f"the code they stand for (first: {leaks[0]!r})")
-    lost = lost_lines(text, original, snippet)
-    if lost > MASS_DELETION * max(1, _nonblank(original)):
-        return "mass-deletion", (f"the model's answer drops {lost} of the original's {_nonblank(original)} non-blank "
-                                 "lines that the snippet does not delete (a truncated or garbled rewrite)")
-    missing = missing_snippet_lines(text, snippet)
-    if missing:
-        return "snippet-not-applied", (f"the model's answer lacks {len(missing)} line(s) of the snippet (first: "
-                                       f"{missing[0]!r}), so the edit was not applied")
-    return None
-
-
-def answer_problem(text: str, original: str, snippet: str) -> str | None:
-    """Why an extracted answer must not be written, or None when it may."""
-    failure = guard_failure(text, original, snippet)
-    return failure[1] if failure else None
+EngineLoader = Callable[[EngineSettings, str], object]
 
 
 class Applier:
-    """Applies edits by the settings' mode; loads the model on first use (merge mode never does).
+    """Applies edits by the settings' policy; loads the engine on first use.
 
-    Not thread-safe: one model, one sequence, one KV cache.
+    ``load`` makes the engine from ``settings.engine`` (the Python API passes a cached one,
+    so settings that differ only in policy share a model). Not thread-safe: one model, one
+    sequence, one KV cache.
     """
 
-    def __init__(self, settings: Settings | None = None, *, engine=None) -> None:
+    def __init__(self, settings: Settings | None = None, *, engine=None, load: EngineLoader = load) -> None:
         self.settings = settings or Settings()
         self._engine = engine
+        self._load = load
 
     @property
     def engine(self):
         if self._engine is None:
-            s = self.settings
-            path, spec = resolve(s.model, s.cache_dir)
-            adapter = s.adapter if s.adapter is not None else (spec.adapter_path() if spec else None)
-            extra = {"adapter": str(adapter)} if adapter and str(adapter).lower() != "none" else {}
-            self._engine = load_engine(s.backend, str(path), n_ctx=s.n_ctx, threads=s.threads, exact=s.exact, **extra)
+            self._engine = self._load(self.settings.engine, self.settings.cache_dir)
         return self._engine
 
     def prompt_tokens(self, original: str, snippet: str, instruction: str | None = None) -> list[int]:
@@ -171,55 +74,78 @@ class Applier:
         record_margins: bool = False,
     ) -> ApplyResult:
         """Apply ``snippet`` to ``original``. ``path`` only names the language for the merge."""
-        check_snippet(snippet)
-        mode = mode or self.settings.mode
+        guards.check_inputs(original, snippet, instruction)
+        guards.check_snippet(snippet)
+        policy = self.settings.policy
+        mode = mode or policy.mode
+        run = dict(speculation=speculation, on_step=on_step, record_margins=record_margins)
         if mode == "model":
-            return self._rewrite_or_windows(original, snippet, instruction, path=path, speculation=speculation,
-                                            on_step=on_step, record_margins=record_margins)
+            return self._rewrite_or_windows(original, snippet, instruction, path=path, **run)
         merged = merge(original, snippet, path=path)
         if mode == "merge":
             if not merged.ok:
-                raise OutputRejected("the deterministic merge refused: " + "; ".join(merged.reasons))
+                raise OutputRejected("the deterministic merge refused: " + "; ".join(merged.reasons),
+                                     kind=guards.MERGE_REFUSED)
             return ApplyResult(merged.text, DecodeStats(), "", "merge", source="merge", notes=merged.reasons)
         if mode != "auto":
             raise ValueError(f"unknown mode {mode!r}")
-        trusted = merged.ok and merged.confidence >= self.settings.merge_min_confidence
-        if trusted and self.settings.auto_prefer == "merge":
+        return self._auto(original, snippet, instruction, path, merged, run)
+
+    def _auto(self, original, snippet, instruction, path, merged: MergeResult, run: dict) -> ApplyResult:
+        policy = self.settings.policy
+        trusted = merged.ok and merged.confidence >= policy.merge_min_confidence
+        if trusted and policy.auto_prefer == "merge":
             # The merge would win any disagreement, so the model's answer cannot change what
             # is written: skip it (seconds per file on a CPU) rather than run it for nothing.
             return ApplyResult(merged.text, DecodeStats(), "", "merge", source="merge-confident",
                                notes=[f"confidence {merged.confidence:.2f}, so the model was not run; "
                                       "--auto-prefer model has it verify the merge", *merged.reasons])
         try:
-            result = self._rewrite_or_windows(original, snippet, instruction, path=path, speculation=speculation,
-                                              on_step=on_step, record_margins=record_margins, draft=merged.text)
+            result = self._rewrite_or_windows(original, snippet, instruction, path=path, merged=merged, **run)
         except (OutputRejected, ContextTooLong) as exc:
-            if merged.ok and merged.confidence >= self.settings.merge_min_confidence:
+            if trusted:
                 stats = getattr(exc, "stats", None) or DecodeStats()
-                return ApplyResult(merged.text, stats, getattr(exc, "text", ""), self.settings.model,
+                return ApplyResult(merged.text, stats, getattr(exc, "text", ""), self.settings.engine.model,
                                    source="merge-fallback", notes=[f"model answer unusable: {exc}", *merged.reasons])
+            if not isinstance(exc, OutputRejected):
+                raise
             why = "; ".join(merged.reasons) or "no merge"
-            raise type(exc)(f"{exc}; the deterministic merge cannot stand in ({why})", getattr(exc, "text", "")) \
-                if isinstance(exc, OutputRejected) else exc
+            raise OutputRejected(f"{exc}; the deterministic merge cannot stand in ({why})", exc.text, exc.stats,
+                                 kind=exc.kind) from None
         result.notes = merged.reasons
         return result
 
-    def _rewrite_or_windows(self, original: str, snippet: str, instruction: str | None, *, path, **kw) -> ApplyResult:
+    def _rewrite_or_windows(self, original: str, snippet: str, instruction: str | None, *, path,
+                            merged: MergeResult | None = None, **run) -> ApplyResult:
         """The whole file, or windows around the edits when it does not fit the context
-        (or is at least ``window_min_lines`` long and the edits can be localised)."""
-        from .windows import Unlocalisable, rewrite_windows
-
-        limit = self.settings.window_min_lines
-        radius = self.settings.window_radius
+        (or is at least ``window_min_lines`` long and the edits can be localised). With
+        ``merged`` (auto mode), the merge is the first draft source."""
+        draft = merged.text if merged is not None else None
+        limit = self.settings.policy.window_min_lines
         if limit and len(original.splitlines()) >= limit:
             try:
-                return rewrite_windows(self, original, snippet, instruction, path=path, radius=radius, **kw)
-            except Unlocalisable:
+                return self._rewrite_windows(original, snippet, instruction, path, merged, run)
+            except windows.Unlocalisable:
                 pass  # the whole file, as if windows were off
         try:
-            return self.rewrite(original, snippet, instruction, **kw)
+            return self.rewrite(original, snippet, instruction, draft=draft, **run)
         except ContextTooLong:
-            return rewrite_windows(self, original, snippet, instruction, path=path, radius=radius, **kw)
+            return self._rewrite_windows(original, snippet, instruction, path, merged, run)
+
+    def _rewrite_windows(self, original, snippet, instruction, path, merged: MergeResult | None, run: dict) -> ApplyResult:
+        """Rewrite only the windows around the snippet's edits and stitch them into the file.
+        A window the model answers badly raises what ``rewrite`` raises: nothing is stitched."""
+        with_draft = merged is not None
+        merged = merged if merged is not None else merge(original, snippet, path=path)
+        jobs = windows.plan(original, snippet, merged, self.settings.policy.window_radius, with_draft=with_draft)
+        stats, answers, texts = DecodeStats(), [], []
+        for job in jobs:
+            result = self.rewrite(job.original, job.snippet, instruction, draft=job.draft, **run)
+            stats.add(result.stats)
+            answers.append(result.answer)
+            texts.append(result.text)
+        return ApplyResult(windows.stitch(original, jobs, texts), stats, "\n".join(answers), result.model,
+                           source="model", notes=[windows.describe(jobs)])
 
     def rewrite(
         self,
@@ -233,7 +159,6 @@ class Applier:
         draft: str | None = None,
     ) -> ApplyResult:
         """The model rewrites the whole file; ``draft`` (a merged file) is copied from first."""
-        s = self.settings
         engine = self.engine
         ids = self.prompt_tokens(original, snippet, instruction)
         file_ids = engine.tokenize(prompt.expected_answer(original))
@@ -244,24 +169,16 @@ class Applier:
         # The answer is the original with the snippet's code put in: it cannot honestly be
         # much longer than both together. A model that rambles on is stopped there.
         budget = min(engine.n_ctx - len(ids), int(1.1 * (len(file_ids) + len(snippet_ids))) + 64)
-        drafter = None
+        sources = None
         if speculation:
             # Copy the merge if there is one, else the original; new code mostly comes
             # from the snippet.
             sources = [file_ids, snippet_ids]
             if draft is not None:
                 sources.insert(0, engine.tokenize(prompt.expected_answer(draft)))
-            drafter = CopyDrafter(sources, ngram_min=s.ngram_min, ngram_max=s.ngram_max)
-        gen = generate(
-            engine,
-            ids,
-            max_new_tokens=budget,
-            drafter=drafter,
-            schedule=AdaptiveDraftLength(s.draft_initial, s.draft_min, s.draft_max),
-            stop=StopAtTag(engine.detokenize),
-            on_step=on_step,
-            record_margins=record_margins,
-        )
+        drafter, schedule = make_drafter(self.settings.speculative, sources)
+        gen = generate(engine, ids, max_new_tokens=budget, drafter=drafter, schedule=schedule,
+                       stop=prompt.StopAtTag(engine.detokenize), on_step=on_step, record_margins=record_margins)
         answer = engine.detokenize(gen.tokens).decode("utf-8", errors="replace")
         text = prompt.extract(answer, original)
         if text is None:
@@ -269,10 +186,9 @@ class Applier:
             raise OutputRejected(
                 f"the model {why.get(gen.stats.stop_reason, 'stopped')} before closing {prompt.CLOSE_TAG} "
                 f"after {gen.stats.output_tokens} tokens; the file was not changed",
-                answer,
-                gen.stats,
+                answer, gen.stats, kind=guards.NOT_CLOSED,
             )
-        problem = answer_problem(text, original, snippet)
-        if problem:
-            raise OutputRejected(f"{problem}; the file was not changed", answer, gen.stats)
-        return ApplyResult(text, gen.stats, answer, s.model, gen.margins)
+        failure = guards.guard_failure(text, original, snippet)
+        if failure:
+            raise OutputRejected(f"{failure.message}; the file was not changed", answer, gen.stats, kind=failure.kind)
+        return ApplyResult(text, gen.stats, answer, self.settings.engine.model, gen.margins)

@@ -21,8 +21,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import prompt
-from .applier import Applier, StopAtTag
-from .spec import AdaptiveDraftLength, CopyDrafter, generate
+from .applier import Applier
+from .prompt import StopAtTag
+from .speculative import generate, make_drafter
 
 
 @dataclass
@@ -107,19 +108,19 @@ def verify_cost_curve(engine, context: list[int], ks=(1, 4, 8, 16, 32, 64)) -> d
 
 def bench_task(applier: Applier, task, ids: list[int], max_tokens: int, peer=None) -> TaskBench:
     """One task four ways; ``ids`` is the task's prompt (``applier.prompt_tokens``)."""
-    engine, s = applier.engine, applier.settings
+    engine, s = applier.engine, applier.settings.speculative
     file_ids = engine.tokenize(prompt.expected_answer(task.original))
     snippet_ids = engine.tokenize(prompt.render(task.snippet))
 
-    def run(drafter):
-        return generate(engine, ids, max_new_tokens=max_tokens, drafter=drafter,
-                        schedule=AdaptiveDraftLength(s.draft_initial, s.draft_min, s.draft_max),
+    def run(sources):
+        drafter, schedule = make_drafter(s, sources)
+        return generate(engine, ids, max_new_tokens=max_tokens, drafter=drafter, schedule=schedule,
                         stop=StopAtTag(engine.detokenize), reuse_cache=drafter is not None)
 
     plain = run(None)  # fresh prefill: reuse_cache=False
     prefill = plain.stats.prefill_seconds
-    spec = run(CopyDrafter([file_ids, snippet_ids], ngram_min=s.ngram_min, ngram_max=s.ngram_max))
-    oracle = run(CopyDrafter([plain.tokens]))
+    spec = run([file_ids, snippet_ids])
+    oracle = run([plain.tokens])
     peer_s = peer_identical = None
     if peer is not None:
         peer_tokens, peer_s = _peer_generate(peer, ids, max_tokens, engine.detokenize)

@@ -30,15 +30,17 @@ class ContextTooLong(InputError):
 
 
 class OutputRejected(FastApplyError):
-    """The model's answer is unusable (stopped early, leaked an elision marker, ...).
+    """The answer is unusable (stopped early, leaked an elision marker, the merge refused, ...).
 
     Nothing is written when this is raised; ``text`` holds what the model wrote, for
-    inspection.
+    inspection, and ``kind`` says which guard refused (one of ``guards.KINDS``), so callers
+    branch on it instead of parsing the message.
     """
 
     exit_code = 4
 
-    def __init__(self, message: str, text: str = "", stats=None) -> None:
+    def __init__(self, message: str, text: str = "", stats=None, kind: str = "") -> None:
         super().__init__(message)
         self.text = text
         self.stats = stats  # DecodeStats of the failed generation, when there was one
+        self.kind = kind

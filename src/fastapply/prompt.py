@@ -13,9 +13,12 @@ Layout of the answer (what the drafter copies and what ``extract`` parses)::
     </updated-code>          <- ... and this, then stops
 
 ``render`` gives the file a final newline inside the tags; ``extract`` takes it off
-again unless the original had one, so trailing-newline semantics survive.
+again unless the original had one, so trailing-newline semantics survive. ``StopAtTag``
+ends generation at the closing tag.
 """
 from __future__ import annotations
+
+from collections.abc import Callable
 
 OPEN_TAG = "<updated-code>"
 CLOSE_TAG = "</updated-code>"
@@ -76,3 +79,27 @@ def extract(answer: str, original: str) -> str | None:
     if not original.endswith("\n") and body.endswith("\n"):
         body = body[:-1]
     return body
+
+
+class StopAtTag:
+    """Stop callback for ``generate``: keep tokens up to the one completing the closing tag.
+
+    Detokenizes incrementally (bytes, since a token may end mid-character) so the check
+    costs O(new tokens) per step.
+    """
+
+    def __init__(self, detokenize: Callable[[list[int]], bytes], tag: str = CLOSE_TAG) -> None:
+        self.detokenize, self.tag = detokenize, tag.encode()
+        self.buf = bytearray()
+        self.ends: list[int] = []  # ends[i] = byte length after token i
+
+    def __call__(self, out: list[int]) -> int | None:
+        start_search = max(0, len(self.buf) - len(self.tag))
+        for tok in out[len(self.ends):]:
+            self.buf += self.detokenize([tok])
+            self.ends.append(len(self.buf))
+        at = self.buf.find(self.tag, start_search)
+        if at < 0:
+            return None
+        end = at + len(self.tag)
+        return next(i + 1 for i, e in enumerate(self.ends) if e >= end)

@@ -1,16 +1,33 @@
-"""All settings, defined once.
+"""All settings, defined once, in three parts by concern.
 
-Environment variables (``FASTAPPLY_<NAME>``), CLI flags and the Python API all read this
-class; defaults live here and nowhere else.
+- ``EngineSettings``: what to load (model, backend, context, threads, exactness, adapter).
+  Engines are cached by it, so changing only the policy never loads a second model.
+- ``SpeculativeSettings``: how to draft and verify (draft lengths, n-gram re-sync).
+- ``ApplyPolicy``: what to do with a merge and a model answer (mode, confidence, windows).
+
+``Settings`` holds one of each plus ``cache_dir``. Environment variables keep their flat
+names (``FASTAPPLY_MODEL``, ``FASTAPPLY_DRAFT_MAX``, ...; every leaf name is unique across
+the parts), the CLI makes one flag per leaf, and the Python API takes the leaves as flat
+keyword arguments too:
+
+    >>> Settings(mode="merge", draft_max=16).policy.mode
+    'merge'
+    >>> Settings(mode="merge", draft_max=16).speculative.draft_max
+    16
+
+Defaults live here and nowhere else.
 """
 from __future__ import annotations
 
 import os
 import types
-from typing import Literal, Union, get_args, get_origin
+from typing import Any, Literal, Union, get_args, get_origin
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+ENV_PREFIX = "FASTAPPLY_"
 
 
 def field_type(annotation):
@@ -20,8 +37,41 @@ def field_type(annotation):
     return annotation
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="FASTAPPLY_", extra="forbid", frozen=True)
+class _Part(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EngineSettings(_Part):
+    """What to load. Two applies with equal EngineSettings share one loaded model."""
+
+    model: str = Field("smollm2-135m-apply", description="Embedded model name (see `fastapply models`) or a path to a GGUF file.")
+    backend: str = Field("llama", description="Inference backend, by registry name.")
+    n_ctx: int = Field(8192, ge=256, description="Context window in tokens (capped at the model's training context).")
+    threads: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, description="CPU threads for the model.")
+    exact: bool = Field(
+        True,
+        description="Make batched and single-token evaluation bit-identical (no weight repacking, no tiled matmul), "
+        "so speculative output equals greedy output exactly; costs some prefill speed.",
+    )
+    adapter: str | None = Field(
+        None,
+        description="LoRA adapter on top of the model: a GGUF adapter (llama backend) or a peft folder (hf). "
+        "Embedded models that ship one load theirs unless this is given; 'none' turns it off.",
+    )
+
+
+class SpeculativeSettings(_Part):
+    """How drafts are made and how long they are (``speculative.make_drafter`` reads it)."""
+
+    draft_initial: int = Field(8, ge=1, description="Draft tokens verified in the first pass.")
+    draft_min: int = Field(1, ge=1, description="Draft length after a rejection.")
+    draft_max: int = Field(64, ge=1, description="Longest draft verified in one forward pass.")
+    ngram_min: int = Field(2, ge=1, description="Shortest tail match that re-syncs the drafter after a divergence.")
+    ngram_max: int = Field(4, ge=1, description="Longest tail match tried first when re-syncing.")
+
+
+class ApplyPolicy(_Part):
+    """Who writes the file: the merge, the model, or the model checked against the merge."""
 
     mode: Literal["auto", "model", "merge"] = Field(
         "auto",
@@ -39,18 +89,6 @@ class Settings(BaseSettings):
         "the model (the embedded small models rarely get a whole file exactly right alone); 'model' has the model "
         "rewrite the file with the merge as its draft and writes the model's answer (suits a strong apply model).",
     )
-    model: str = Field("smollm2-135m-apply", description="Embedded model name (see `fastapply models`) or a path to a GGUF file.")
-    backend: str = Field("llama", description="Inference backend, by registry name.")
-    n_ctx: int = Field(8192, ge=256, description="Context window in tokens (capped at the model's training context).")
-    threads: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, description="CPU threads for the model.")
-    exact: bool = Field(
-        True,
-        description="Make batched and single-token evaluation bit-identical (no weight repacking, no tiled matmul), "
-        "so speculative output equals greedy output exactly; costs some prefill speed.",
-    )
-    draft_initial: int = Field(8, ge=1, description="Draft tokens verified in the first pass.")
-    draft_min: int = Field(1, ge=1, description="Draft length after a rejection.")
-    draft_max: int = Field(64, ge=1, description="Longest draft verified in one forward pass.")
     window_min_lines: int = Field(
         0, ge=0,
         description="Files of at least this many lines are rewritten in windows around the edits (where the "
@@ -61,14 +99,68 @@ class Settings(BaseSettings):
         description="Original lines of context either side of an edited region in a window (then widened to "
         "whole top-level definitions close by).",
     )
-    adapter: str | None = Field(
-        None,
-        description="LoRA adapter on top of the model: a GGUF adapter (llama backend) or a peft folder (hf). "
-        "Embedded models that ship one load theirs unless this is given; 'none' turns it off.",
-    )
-    ngram_min: int = Field(2, ge=1, description="Shortest tail match that re-syncs the drafter after a divergence.")
-    ngram_max: int = Field(4, ge=1, description="Longest tail match tried first when re-syncing.")
+
+
+# The parts by the Settings field that holds them. Leaf names are unique across parts, which
+# is what lets flags, env vars and API keywords stay flat.
+PARTS: dict[str, type[_Part]] = {"engine": EngineSettings, "speculative": SpeculativeSettings, "policy": ApplyPolicy}
+_PART_OF = {leaf: part for part, cls in PARTS.items() for leaf in cls.model_fields}
+
+
+def _regroup(data: dict[str, Any]) -> dict[str, Any]:
+    """Flat leaf keys (``model=``, ``mode=``) moved into their parts; a flat key wins over the
+    same leaf given inside a part, since flat keys are what a caller names explicitly."""
+    out = {k: v for k, v in data.items() if k not in _PART_OF}
+    for key, value in data.items():
+        if key in _PART_OF:
+            part = _PART_OF[key]
+            current = out.get(part, {})
+            if isinstance(current, BaseModel):
+                current = current.model_dump()
+            out[part] = {**current, key: value}
+    return out
+
+
+class _FlatEnv(PydanticBaseSettingsSource):
+    """``FASTAPPLY_<LEAF>`` for every leaf of every part, plus ``FASTAPPLY_CACHE_DIR``."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:  # pragma: no cover
+        return None, field_name, False  # unused: __call__ reads every name at once
+
+    def __call__(self) -> dict[str, Any]:
+        names = [*_PART_OF, "cache_dir"]
+        found = {n: os.environ[ENV_PREFIX + n.upper()] for n in names if ENV_PREFIX + n.upper() in os.environ}
+        return _regroup(found)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
+
+    engine: EngineSettings = Field(default_factory=EngineSettings)
+    speculative: SpeculativeSettings = Field(default_factory=SpeculativeSettings)
+    policy: ApplyPolicy = Field(default_factory=ApplyPolicy)
     cache_dir: str = Field(
         default_factory=lambda: os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "fastapply"),
         description="Where assembled models and benchmark sets are cached.",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flat_keywords(cls, data: Any) -> Any:
+        return _regroup(data) if isinstance(data, dict) else data
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings):
+        # Flat env names only (FASTAPPLY_MODEL, not FASTAPPLY_ENGINE__MODEL): one name per setting.
+        return init_settings, _FlatEnv(settings_cls)
+
+    def replace(self, **leaves: Any) -> "Settings":
+        """A copy with some leaves changed, by their flat names (validated like the constructor)."""
+        return Settings(**{**self.model_dump(), **leaves})
+
+
+def leaf_fields() -> dict[str, FieldInfo]:
+    """Every setting by its flat name (the CLI flag, the env var, the API keyword)."""
+    out = {leaf: PARTS[part].model_fields[leaf] for leaf, part in _PART_OF.items()}
+    out["cache_dir"] = Settings.model_fields["cache_dir"]
+    return out

@@ -1,28 +1,29 @@
-"""Files larger than the model's context: rewrite windows around the edits, copy the rest.
+"""Files larger than the model's context: plan windows around the edits, stitch the answers.
 
-The deterministic merge's anchoring says which original lines each snippet hunk replaces
-(``merge.edited_regions``). Each region gets a window of ``radius`` lines either side,
-widened to the enclosing top-level definition when that is close; overlapping windows
-merge. Per window the model sees a sub-file (the window's original lines) and a
-sub-snippet (the hunks that land in it, between elision markers) and rewrites only that;
-everything outside the windows is copied verbatim, so the stitched file is exact there
-by construction.
+Pure planning and stitching; the applier runs the model on each window. The deterministic
+merge's anchoring says which original lines each snippet hunk replaces (its ``regions``).
+Each region gets a window of ``radius`` lines either side, widened to the enclosing
+top-level definition when that is close; overlapping windows merge. Per window the model
+sees a sub-file (the window's original lines) and a sub-snippet (the hunks that land in
+it, between elision markers) and rewrites only that; everything outside the windows is
+copied verbatim, so the stitched file is exact there by construction:
 
-    text, stats = rewrite_windows(applier, original, snippet, path="big.py")
+    jobs = plan(original, snippet, merge(original, snippet, path="big.py"), radius=30)
+    texts = [rewrite(job.original, job.snippet, draft=job.draft).text for job in jobs]
+    new_file = stitch(original, jobs, texts)
 
-Refuses (``OutputRejected``) when the snippet cannot be localised: no markers (a
-whole-file replacement), or an anchoring the merge found ambiguous. A window the model
-answers badly raises what ``Applier.rewrite`` raises, and nothing is stitched.
+``plan`` refuses (``Unlocalisable``, an ``OutputRejected``) when the snippet cannot be
+localised: no markers (a whole-file replacement), or an anchoring the merge found ambiguous.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
-from .applier import ApplyResult
 from .errors import OutputRejected
+from .guards import MERGE_REFUSED
 from .markers import is_marker
-from .merge import Region, merge
-from .spec import DecodeStats
+from .merge import MergeResult, Region
+
 
 class Unlocalisable(OutputRejected):
     """The snippet's edits cannot be placed in the original, so no window can be cut."""
@@ -105,57 +106,47 @@ def window_draft(merged_lines: list[str], window: Window, regions: list[Region])
     return "".join(merged_lines[window.start + shift : window.end + shift + growth])
 
 
-def _add(total: DecodeStats, part: DecodeStats) -> None:
-    for f in fields(DecodeStats):
-        value = getattr(part, f.name)
-        if f.name == "accept_hist":
-            for k, v in value.items():
-                total.accept_hist[k] = total.accept_hist.get(k, 0) + v
-        elif f.name == "stop_reason":
-            total.stop_reason = value
-        else:
-            setattr(total, f.name, getattr(total, f.name) + value)
+@dataclass(frozen=True)
+class WindowJob:
+    """One window to rewrite: its sub-file, sub-snippet, and (auto mode) its part of the merge."""
+
+    window: Window
+    original: str
+    snippet: str
+    draft: str | None
 
 
-def rewrite_windows(
-    applier,
-    original: str,
-    snippet: str,
-    instruction: str | None = None,
-    *,
-    path: str | None = None,
-    draft: str | None = None,
-    radius: int = RADIUS,
-    **rewrite_kw,
-):
-    """Rewrite only the windows around the snippet's edits; returns an ApplyResult.
-
-    ``draft`` (the merged file, as auto mode passes it) makes each window's draft the
-    merged text of that window; without it the windows are rewritten from the original
-    and the snippet only, as in model mode.
-    """
-    merged = merge(original, snippet, path=path)
+def plan(original: str, snippet: str, merged: MergeResult, radius: int = RADIUS, *,
+         with_draft: bool = False) -> list[WindowJob]:
+    """The windows to rewrite, in file order. ``with_draft`` (auto mode) gives each window
+    the merged text of that window as its draft, where the merge succeeded."""
     if not merged.regions:
         why = "; ".join(merged.reasons) or "the snippet's edits could not be located"
-        raise Unlocalisable(f"the file is too long for the model and its edits cannot be localised ({why})")
+        raise Unlocalisable(f"the file is too long for the model and its edits cannot be localised ({why})",
+                            kind=MERGE_REFUSED)
     lines = original.splitlines(keepends=True)
     snippet_lines = snippet.replace("\r\n", "\n").split("\n")
-    merged_lines = merged.text.splitlines(keepends=True) if (draft is not None and merged.ok) else None
-    plan = plan_windows(lines, merged.regions, radius)
-    stats, answers, out, pos = DecodeStats(), [], [], 0
-    for window in plan:
-        sub_original = "".join(lines[window.start : window.end])
-        draft_text = window_draft(merged_lines, window, merged.regions) if merged_lines is not None else None
-        result = applier.rewrite(sub_original, sub_snippet(snippet_lines, window), instruction,
-                                 draft=draft_text, **rewrite_kw)
-        _add(stats, result.stats)
-        answers.append(result.answer)
-        text = result.text
-        if sub_original.endswith("\n") and not text.endswith("\n"):
+    merged_lines = merged.text.splitlines(keepends=True) if (with_draft and merged.ok) else None
+    jobs = []
+    for window in plan_windows(lines, merged.regions, radius):
+        draft = window_draft(merged_lines, window, merged.regions) if merged_lines is not None else None
+        jobs.append(WindowJob(window, "".join(lines[window.start : window.end]), sub_snippet(snippet_lines, window), draft))
+    return jobs
+
+
+def stitch(original: str, jobs: list[WindowJob], texts: list[str]) -> str:
+    """The original with each window's lines replaced by its rewritten text."""
+    lines = original.splitlines(keepends=True)
+    out, pos = [], 0
+    for job, text in zip(jobs, texts):
+        if job.original.endswith("\n") and not text.endswith("\n"):
             text += "\n"  # a window ends where the next copied line starts
-        out.append("".join(lines[pos : window.start]) + text)
-        pos = window.end
+        out.append("".join(lines[pos : job.window.start]) + text)
+        pos = job.window.end
     out.append("".join(lines[pos:]))
-    spans = ", ".join(f"{w.start + 1}-{w.end}" for w in plan)
-    return ApplyResult("".join(out), stats, "\n".join(answers), result.model, source="model",
-                       notes=[f"file beyond the model's context: rewrote {len(plan)} window(s), lines {spans}"])
+    return "".join(out)
+
+
+def describe(jobs: list[WindowJob]) -> str:
+    spans = ", ".join(f"{job.window.start + 1}-{job.window.end}" for job in jobs)
+    return f"file beyond the model's context: rewrote {len(jobs)} window(s), lines {spans}"

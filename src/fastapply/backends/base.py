@@ -1,6 +1,6 @@
 """The protocol every inference backend implements.
 
-The speculative core (fastapply.spec) talks to a backend only through this. A backend
+The speculative core (fastapply.speculative) talks to a backend only through this. A backend
 holds one sequence: a KV cache of ``n_past`` tokens that ``forward`` extends and
 ``truncate`` rolls back.
 """

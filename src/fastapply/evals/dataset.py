@@ -20,12 +20,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
-from fastapply.evals import mining, snippets, stdlib
+from fastapply.corpus import filters, mining, snippets, stdlib
+from fastapply.corpus.filters import Filters, read_manifest, refine_language, reject_reason
 from fastapply.languages import detect
 
 # The builder's own code is part of the cache key: a change to how tasks are mined or rendered
 # must never be answered with a set built by the old code.
-BUILDER_MODULES = ("dataset.py", "mining.py", "snippets.py", "stdlib.py")
+BUILDER_MODULES = (Path(__file__), *(Path(m.__file__) for m in (filters, mining, snippets, stdlib)))
 MANIFEST = Path(__file__).with_name("manifest.json")
 LENGTH_BUCKETS = ((0, 100), (100, 200), (200, 400))
 
@@ -49,16 +50,6 @@ class Task:
         return len(self.original.splitlines())
 
 
-@dataclass(frozen=True)
-class Filters:
-    """What makes a changed file a benchmark task (defaults live in the manifest)."""
-
-    min_lines: int = 10
-    max_lines: int = 400  # exclusive: every file (before and after) under this
-    max_touched: float = 0.4
-    max_per_package: int = 12
-
-
 def cache_root() -> Path:
     base = os.environ.get("FASTAPPLY_CACHE_DIR")
     return Path(base) / "benchset" if base else Path.home() / ".cache" / "fastapply" / "benchset"
@@ -76,39 +67,6 @@ def stable_hash(text: str) -> str:
 
 
 # --- pure mining steps ----------------------------------------------------------------------------
-def refine_language(path: str, text: str) -> str:
-    """`detect` by extension, except a `.h` header written in C++ (headers carry no marker of
-    their own; these keywords do not occur in C)."""
-    name = detect(path).name
-    if name == "c" and path.endswith(".h") and any(
-        k in text for k in ("namespace ", "template <", "template<", "std::", "public:", "private:")
-    ):
-        return "cpp"
-    return name
-
-
-def reject_reason(
-    pair: mining.FilePair, filters: Filters, stdlib_keys: frozenset[str], versions: tuple[str, ...] = ()
-) -> str | None:
-    """Why a changed file is not a task, or None if it is one. Order: cheap checks first."""
-    if mining.is_vendored(pair.path):
-        return "vendored"
-    n_before, n_after = len(pair.before.splitlines()), len(pair.after.splitlines())
-    if not (filters.min_lines <= n_before < filters.max_lines and filters.min_lines <= n_after < filters.max_lines):
-        return "length"
-    if mining.whitespace_only(pair.before, pair.after):
-        return "whitespace"
-    if mining.trivial_change(pair.before, pair.after, versions):
-        return "trivial"
-    if mining.is_generated(pair.before) or mining.is_generated(pair.after):
-        return "generated"
-    if stdlib.is_stdlib(pair.before, stdlib_keys) or stdlib.is_stdlib(pair.after, stdlib_keys):
-        return "stdlib"
-    if snippets.touched_fraction(pair.before, pair.after) > filters.max_touched:
-        return "too-large"
-    return None
-
-
 def make_task(source: mining.Source, old: str, new: str, pair: mining.FilePair, seed: str) -> Task:
     task_id = f"{source.registry}/{source.name}/{old}..{new}/{pair.path}"
     language = refine_language(pair.path, pair.after)
@@ -191,21 +149,10 @@ def mine_pair(
 
 
 # --- manifest, build, load ------------------------------------------------------------------------
-def read_manifest(path: Path) -> tuple[dict, list[mining.Source]]:
-    data = json.loads(path.read_text(encoding="utf-8"))
-    sources = [mining.source_from_json(entry) for entry in data["sources"]]
-    for source in sources:
-        if mining.is_backport(source.name):
-            raise ValueError(f"{source.name} is a standard-library backport; the stdlib is reserved")
-        if len(source.versions) < 2:
-            raise ValueError(f"{source.name}: need at least two versions to pair")
-    return data, sources
-
-
 def dataset_path(manifest_bytes: bytes, cache_dir: Path) -> Path:
     digest = hashlib.sha256(manifest_bytes)
-    for name in BUILDER_MODULES:
-        digest.update(b"\0" + Path(__file__).with_name(name).read_bytes())
+    for module in BUILDER_MODULES:
+        digest.update(b"\0" + module.read_bytes())
     digest.update(Path(detect.__code__.co_filename).read_bytes())  # comment syntax comes from there
     return cache_dir / f"tasks-{digest.hexdigest()[:16]}.jsonl"
 

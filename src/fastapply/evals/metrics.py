@@ -11,9 +11,8 @@
 from __future__ import annotations
 
 import difflib
-from collections import Counter
 
-from fastapply.markers import is_marker
+from fastapply.guards import new_marker_lines
 from fastapply.merge import structure
 
 DID_NOT_FINISH = "did-not-finish"  # no complete file: stopped early, token limit, refusal
@@ -94,16 +93,6 @@ def syntax_equal(result: str | None, expected: str, language: str, path: str | N
 
 
 # --- failure categories ---------------------------------------------------------------------------
-def new_marker_lines(result: str, *sources: str) -> list[str]:
-    """Marker lines in result beyond those any source (original, expected) already had: a
-    stub's `...` may stay."""
-    before: Counter[str] = Counter()
-    for text in sources:
-        before |= Counter(line.strip() for line in text.splitlines() if is_marker(line))
-    after = Counter(line.strip() for line in result.splitlines() if is_marker(line))
-    return sorted((after - before).elements())
-
-
 def touched_lines(original: list[str], changed: list[str]) -> set[int]:
     """Indices of original lines a diff original -> changed replaces or deletes; an insertion
     touches the lines on both sides of its gap."""

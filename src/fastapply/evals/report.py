@@ -15,10 +15,10 @@ from statistics import mean
 
 from fastapply.evals.dataset import LENGTH_BUCKETS
 from fastapply.evals.metrics import CATEGORIES, DID_NOT_FINISH
-from fastapply.settings import Settings
+from fastapply.settings import ApplyPolicy
 from fastapply.evals.runner import AUTO, GREEDY, METHODS, MODEL, MODEL_METHODS
 
-CONFIDENT = Settings.model_fields["merge_min_confidence"].default  # auto's fallback threshold
+CONFIDENT = ApplyPolicy.model_fields["merge_min_confidence"].default  # auto's fallback threshold
 BUCKETS = tuple(f"{low}-{high}" for low, high in LENGTH_BUCKETS)
 BUCKET_NAMES = {b: (f"<{high}" if low == 0 else f"{low}–{high}") for b, (low, high) in zip(BUCKETS, LENGTH_BUCKETS)}
 LABELS = {
@@ -124,7 +124,7 @@ def written(record: dict) -> bool:
     return record["failure"] != DID_NOT_FINISH
 
 
-def _outcome(group: list[dict]) -> dict:
+def outcome(group: list[dict]) -> dict:
     """Exact, refused (no file: the method said no or never finished) and wrong-but-written
     shares; a wrong file written is the expensive failure, a refusal the cheap one."""
     n = len(group)
@@ -145,7 +145,7 @@ def outcomes(records: list[dict], field: str, order: tuple[str, ...] = ()) -> di
     for record in records:
         groups[record[field]].append(record)
     keys = [k for k in order if k in groups] + sorted(k for k in groups if k not in order)
-    return {key: _outcome(groups[key]) for key in keys}
+    return {key: outcome(groups[key]) for key in keys}
 
 
 def judged(records: list[dict]) -> dict:
@@ -176,7 +176,7 @@ def aggregate(records: list[dict]) -> dict:
                      for m, rs in by_method.items()},
         "speed": speed(records),
         "draft": draft_effect(records),
-        "outcomes": {m: {"all": _outcome(rs), "by_language": outcomes(rs, "language"),
+        "outcomes": {m: {"all": outcome(rs), "by_language": outcomes(rs, "language"),
                          "by_length": outcomes(rs, "bucket", BUCKETS)} for m, rs in by_method.items()},
     }
     if any(r.get("judge") for r in records):

@@ -17,7 +17,8 @@ Methods:
 
 Every record is appended to a JSONL as soon as it exists, keyed by (task id and content digest,
 method, model, config hash), and a key already there is not run again: an interrupted run
-resumes where it stopped, and a change to the model, its settings or the merge code is a new key.
+resumes where it stopped, and a change to the model, its settings or the code on the apply
+path (applier, guards, prompt, windows, speculative/, merge/) is a new key.
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from pathlib import Path
 
 from fastapply.evals import metrics
 from fastapply.evals.dataset import Task, length_bucket, spread
+from fastapply.guards import LEAKED_MARKERS
 from fastapply.markers import is_marker
 from fastapply.settings import Settings
 
@@ -58,6 +60,7 @@ class Outcome:
     source: str = ""  # who wrote the file: model | merge | merge-fallback; "" for none or a floor
     confidence: float | None = None  # the merge's confidence, for the merge method
     notes: str = ""  # why auto fell back, the merge's doubts
+    guard: str = ""  # the kind of guard that refused the model's answer (guards.KINDS)
 
 
 @dataclass(frozen=True)
@@ -140,9 +143,11 @@ def run_model(applier, task: Task, speculation: bool, mode: str = MODEL) -> Outc
                                speculation=speculation, on_step=on_step)
     except OutputRejected as exc:
         stats = seen["stats"].as_dict() if "stats" in seen else None
-        text = prompt.extract(exc.text, task.original)  # a marker leak still has a whole file
-        kind = metrics.MARKER_LEAKED if text is not None else metrics.DID_NOT_FINISH
-        return Outcome(text, kind, str(exc), stats, _sha(exc.text), exc.text[:_HEAD])
+        text = prompt.extract(exc.text, task.original)  # a guard-refused answer still has a whole file
+        # The guard that refused says the category where it names one; otherwise the text
+        # is scored like any other (a mass deletion is a collateral change, say).
+        kind = metrics.MARKER_LEAKED if exc.kind == LEAKED_MARKERS else None if text is not None else metrics.DID_NOT_FINISH
+        return Outcome(text, kind, str(exc), stats, _sha(exc.text), exc.text[:_HEAD], guard=exc.kind)
     except FastApplyError as exc:  # context too long, bad input: no file
         return Outcome(None, metrics.DID_NOT_FINISH, f"{type(exc).__name__}: {exc}")
     # A fallback carries the failed generation's final statistics; the step callback's are a
@@ -180,13 +185,22 @@ def settings_hash(settings: Settings) -> str:
     return _sha(json.dumps(data, sort_keys=True, default=str))
 
 
+# The modules a model-method result depends on besides the model and its settings: a change to
+# any of them is a new key, so an old result is never reused for changed code.
+_APPLY_PATH = ("applier.py", "guards.py", "prompt.py", "windows.py", "markers.py", "speculative/*.py", "merge/*.py")
+
+
 def code_hash(method: str) -> str:
-    """The floors and the merge are code, not settings: their code is their config."""
+    """The floors and the merge are code, not settings: their code is their config. The model
+    methods add the whole apply path to their settings."""
     here = Path(__file__).parent.parent
-    files = [Path(__file__)] if method != "merge" else sorted((here / "merge").glob("*.py"))
-    if method == AUTO:  # auto is the model plus the merge plus the windowed path
-        files = sorted((here / "merge").glob("*.py")) + [here / "windows.py"]
-        files = [f for f in files if f.exists()]
+    if method == "merge":
+        patterns = ("merge/*.py", "markers.py", "guards.py")
+    elif method in MODEL_METHODS:
+        patterns = _APPLY_PATH
+    else:
+        return _sha(Path(__file__).read_text(encoding="utf-8"))
+    files = sorted({f for pattern in patterns for f in here.glob(pattern)})
     return _sha("".join(f.read_text(encoding="utf-8") for f in files))
 
 
@@ -203,14 +217,15 @@ def plan(tasks: list[Task], methods: Iterable[str], settings: Settings, speed_sa
         if method not in METHODS:
             raise ValueError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
     for method in sorted(methods, key=METHODS.index):
+        model = settings.engine.model
         if method == MODEL:
-            config = settings_hash(settings)
-            jobs += [Job(t, MODEL, job_key(t, MODEL, settings.model, config)) for t in tasks]
+            config = settings_hash(settings) + code_hash(MODEL)
+            jobs += [Job(t, MODEL, job_key(t, MODEL, model, config)) for t in tasks]
             sample = spread(tasks, speed_sample) if speed_sample > 0 else []
-            jobs += [Job(t, GREEDY, job_key(t, GREEDY, settings.model, config)) for t in sample]
+            jobs += [Job(t, GREEDY, job_key(t, GREEDY, model, config)) for t in sample]
         elif method == AUTO:
             config = settings_hash(settings) + code_hash(AUTO)
-            jobs += [Job(t, AUTO, job_key(t, AUTO, settings.model, config)) for t in tasks]
+            jobs += [Job(t, AUTO, job_key(t, AUTO, model, config)) for t in tasks]
         else:
             config = code_hash(method)
             jobs += [Job(t, method, job_key(t, method, "", config)) for t in tasks]
@@ -243,6 +258,8 @@ def score(job: Job, outcome: Outcome, seconds: float, model: str) -> dict:
         record["confidence"] = outcome.confidence
     if outcome.notes:
         record["notes"] = outcome.notes[:_HEAD]
+    if outcome.guard:
+        record["guard"] = outcome.guard
     if outcome.answer_head:
         record["answer_head"] = outcome.answer_head
     if outcome.text is not None and not exact and job.method != "original":
@@ -328,7 +345,7 @@ def run_eval(
             else:
                 mode = AUTO if job.method == AUTO else MODEL
                 outcome = run_model(model.get(), job.task, speculation=job.method != GREEDY, mode=mode)
-            record = score(job, outcome, time.perf_counter() - started, settings.model)
+            record = score(job, outcome, time.perf_counter() - started, settings.engine.model)
         if needs_judge(record, job.task, judge):
             record = {**record, "judge": run_judge(judge, job.task, output_text(record, job.task))}
         append_result(results, record)

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from fastapply.guards import MASS_DELETION, nonblank
 from fastapply.languages import detect
 from fastapply.merge import structure
 from fastapply.merge.anchor import align, candidates
@@ -37,7 +38,6 @@ from fastapply.merge.splice import Context, Plan, Refusal, assemble, place
 
 __all__ = ["MergeResult", "Region", "edited_regions", "merge"]
 
-_MASS_DELETION = 0.3  # share of the original's non-blank lines a merge may remove
 _REPLACEMENT_OVERLAP = 0.3  # below this share of shared lines, a marker-less snippet is new text
 
 
@@ -94,16 +94,12 @@ def _structural_candidates(ctx: Context, concrete: list[int]) -> dict[int, list[
     return {i: by_key[(d.family, d.name)] for i, d in ctx.snip_defs.items() if i in concrete and (d.family, d.name) in by_key}
 
 
-def _nonblank(lines: list[str]) -> int:
-    return sum(1 for line in lines if line.strip())
-
-
 def _check(plan: Plan, ctx: Context, grammar: str) -> list[str]:
     """Apply the plan and run the guards: mass deletion, and parse errors the original lacked."""
     merged = assemble(ctx.original, plan.spans)
-    removed = sum(_nonblank(ctx.original[s.start : s.end + 1]) - _nonblank(s.lines) for s in plan.spans)
-    total = _nonblank(ctx.original)
-    if removed > max(5, _MASS_DELETION * total):
+    removed = sum(nonblank(ctx.original[s.start : s.end + 1]) - nonblank(s.lines) for s in plan.spans)
+    total = nonblank(ctx.original)
+    if removed > max(5, MASS_DELETION * total):
         raise Refusal(f"the merge would remove {removed} of {total} non-blank lines")
     if structure.parses_cleanly("\n".join(ctx.original), grammar) and structure.parses_cleanly("\n".join(merged), grammar) is False:
         raise Refusal(f"the merged text does not parse as {grammar} while the original does")
@@ -117,7 +113,7 @@ def _whole_file(snippet: list[str], original: list[str]) -> MergeResult | None:
     shared = sum(1 for line in lines if ws_key(line) in keys)
     if shared >= _REPLACEMENT_OVERLAP * len(lines):
         return None
-    if len(lines) >= 0.5 * _nonblank(original):
+    if len(lines) >= 0.5 * nonblank(original):
         return MergeResult("\n".join(snippet), 0.7, ["no markers and little overlap with the original: whole-file replacement"])
     return _refuse("snippet has no markers, shares almost nothing with the original and is much shorter: fragment or replacement?")
 
@@ -143,7 +139,7 @@ def merge(original: str, snippet: str, *, path: str | None = None, language: str
     finish = (lambda lines: "\n".join(lines) + ("\n" if ends and lines else ""))
     if not hunks:
         return MergeResult(original, 0.5, ["snippet has only markers: nothing to change"])
-    if not _nonblank(orig):
+    if not nonblank(orig):
         if any(flags):
             return _refuse("snippet has markers but the original is empty: nothing for them to stand for")
         return MergeResult(finish(snip), 1.0, [])
@@ -190,8 +186,8 @@ def _edges(plan: Plan, orig: list[str], flags: list[bool], hunks) -> None:
     the benchmark keeping them was never right (0 of 26): neither reading is safe unasked.
     """
     first, last = plan.spans[0], plan.spans[-1]
-    above = _nonblank(orig[: first.start]) if hunks[0].marker_before is None else 0
-    below = _nonblank(orig[last.end + 1 :]) if hunks[-1].marker_after is None else 0
+    above = nonblank(orig[: first.start]) if hunks[0].marker_before is None else 0
+    below = nonblank(orig[last.end + 1 :]) if hunks[-1].marker_after is None else 0
     if above or below:
         # A snippet with no markers at all is a fragment, spliced in place; one that uses
         # markers but not at this edge may well mean what it shows.

@@ -84,7 +84,7 @@ def available(grammar: str) -> bool:
     return get_parser(grammar) is not None
 
 
-def _name_of(node) -> str | None:
+def name_of(node) -> str | None:
     """Name of a definition node: the name field, or the declarator chain in C/C++."""
     named = node.child_by_field_name("name")
     if named is None and node.type == "impl_item":
@@ -96,6 +96,11 @@ def _name_of(node) -> str | None:
     if named is None:
         return None
     return named.text.decode("utf-8", "replace")
+
+
+def is_function(node) -> bool:
+    """A node that defines a function: a function-family node, or a name bound to an arrow function."""
+    return _FAMILIES.get(node.type) == _FUNCTION or _arrow_binding(node)
 
 
 def _arrow_binding(node) -> bool:
@@ -118,7 +123,7 @@ def definitions(text: str, grammar: str) -> list[Definition] | None:
         node = stack.pop()
         family = _FAMILIES.get(node.type) or (_FUNCTION if _arrow_binding(node) else None)
         if family:
-            name = _name_of(node)
+            name = name_of(node)
             if name:
                 named = node.child_by_field_name("name") or node
                 found.append(Definition(family, name, named.start_point[0]))

@@ -18,7 +18,10 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from fastapply.evals import dataset, mining, snippets, stdlib
+from fastapply.corpus import mining, snippets, stdlib
+from fastapply.corpus.filters import Filters, refine_language, reject_reason
+from fastapply.corpus.filters import read_manifest as read_set_manifest
+from fastapply.evals import dataset
 from fastapply.languages import detect
 from fastapply.settings import Settings
 from fastapply.train import synth
@@ -113,8 +116,8 @@ def chance(seed: str, key: str) -> float:
 def read_manifest(path: Path = MANIFEST, eval_manifest: Path = EVAL_MANIFEST) -> tuple[dict, list[mining.Source]]:
     """The training manifest, checked: no stdlib backport, two versions or more, and no project that
     the evaluation manifest also uses (a model must never train on what it is measured on)."""
-    data, sources = dataset.read_manifest(path)
-    _, held_out = dataset.read_manifest(eval_manifest)
+    data, sources = read_set_manifest(path)
+    _, held_out = read_set_manifest(eval_manifest)
     reserved = {mining.normalize_name(s.name) for s in held_out}
     clash = sorted(s.name for s in sources if mining.normalize_name(s.name) in reserved)
     if clash:
@@ -181,19 +184,19 @@ def source_label(source: mining.Source, version: str) -> str:
 
 
 def real_examples(source: mining.Source, old: str, new: str, old_files: dict[str, bytes], new_files: dict[str, bytes],
-                  filters: dataset.Filters, keys: frozenset[str], rejected: Counter) -> Iterator[Example]:
+                  filters: Filters, keys: frozenset[str], rejected: Counter) -> Iterator[Example]:
     """Whole-file real examples from one release pair, filtered like the benchmark."""
     for pair in mining.pair_files(old_files, new_files):
         if not mining.in_scope(pair.path, source):
             continue
-        reason = dataset.reject_reason(pair, filters, keys, (old, new))
+        reason = reject_reason(pair, filters, keys, (old, new))
         if reason:
             rejected[f"real:{reason}"] += 1
             continue
         yield Example(
             id=f"real/{source.registry}:{source.name}/{old}..{new}/{pair.path}",
             kind="real",
-            language=dataset.refine_language(pair.path, pair.after),
+            language=refine_language(pair.path, pair.after),
             source=source_label(source, new),
             path=pair.path,
             instruction=snippets.describe_edit(pair.before, pair.after, pair.path),
@@ -203,7 +206,7 @@ def real_examples(source: mining.Source, old: str, new: str, old_files: dict[str
         )
 
 
-def source_files(source: mining.Source, version: str, files: dict[str, bytes], filters: dataset.Filters,
+def source_files(source: mining.Source, version: str, files: dict[str, bytes], filters: Filters,
                  keys: frozenset[str], rejected: Counter) -> Iterator[SourceFile]:
     """The release's files that may seed synthetic edits: same guards as the real pairs."""
     for path in sorted(files):
@@ -222,7 +225,7 @@ def source_files(source: mining.Source, version: str, files: dict[str, bytes], f
         if reason:
             rejected[f"file:{reason}"] += 1
             continue
-        yield SourceFile(source_label(source, version), path, dataset.refine_language(path, text), text)
+        yield SourceFile(source_label(source, version), path, refine_language(path, text), text)
 
 
 def _with_snippet(example: Example, seed: str) -> Example:
@@ -232,7 +235,7 @@ def _with_snippet(example: Example, seed: str) -> Example:
     return replace(example, snippet=snippets.render_snippet(example.original, example.target, detect(example.path), style))
 
 
-def package_examples(source: mining.Source, downloads: Path, config: BuildConfig, filters: dataset.Filters,
+def package_examples(source: mining.Source, downloads: Path, config: BuildConfig, filters: Filters,
                      keys: frozenset[str], rejected: Counter) -> tuple[list[Example], list[Example]]:
     """(real, synthetic) unit examples of one source package, before the global mix. Only two
     releases are held in memory at a time."""
@@ -324,7 +327,7 @@ def build(config: BuildConfig, progress: Progress | None = None, stdlib_keys: fr
     data, sources = read_manifest(config.manifest)
     if config.sources:
         sources = [s for s in sources if s.name in config.sources]
-    filters = dataset.Filters(**data.get("filters", {}))
+    filters = Filters(**data.get("filters", {}))
     downloads = cache_root(config) / "downloads"
     dataset.prefetch(sources, downloads, say)
     if stdlib_keys is None:
@@ -359,7 +362,7 @@ def build(config: BuildConfig, progress: Progress | None = None, stdlib_keys: fr
     return report
 
 
-def _teacher_files(source: mining.Source, downloads: Path, filters: dataset.Filters, keys: frozenset[str],
+def _teacher_files(source: mining.Source, downloads: Path, filters: Filters, keys: frozenset[str],
                    seed: str, count: int) -> Iterator[SourceFile]:
     """A seeded sample of `count` files of the source's last release: every source gets its share
     of the teacher's limit instead of the first sources taking it all."""

@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from fastapply.evals import snippets
+from fastapply.corpus import snippets
 from fastapply.languages import detect
 from fastapply.merge import structure
 from fastapply.train.example import Example, SourceFile
@@ -59,10 +59,6 @@ def walk(node) -> Iterator:
         stack.extend(reversed(current.children))
 
 
-def is_function(node) -> bool:
-    return structure._FAMILIES.get(node.type) == structure._FUNCTION or structure._arrow_binding(node)
-
-
 # Wrappers that belong to a function statement: deleting the function deletes them too.
 _WRAPPERS = {"decorated_definition", "export_statement", "template_declaration", "lexical_declaration",
              "variable_declaration"}
@@ -96,9 +92,9 @@ def function_spans(text: str, grammar: str) -> list[tuple[str, int, int]]:
     blines = [line.encode("utf-8") for line in lines]
     spans = []
     for node in walk(tree.root_node):
-        if not is_function(node):
+        if not structure.is_function(node):
             continue
-        name = structure._name_of(node)
+        name = structure.name_of(node)
         stmt = _statement(node)
         (r0, c0), (r1, c1) = stmt.start_point, stmt.end_point
         if not name or blines[r0][:c0].strip() or blines[r1][c1:].strip() not in (b"", b";"):
@@ -152,7 +148,7 @@ _BINARY_PARENTS = {"comparison_operator", "binary_expression", "boolean_operator
 
 
 def _function_nodes(tree) -> list:
-    return [n for n in walk(tree.root_node) if is_function(n)]
+    return [n for n in walk(tree.root_node) if structure.is_function(n)]
 
 
 def _replace_bytes(data: bytes, start: int, end: int, new: str) -> str:

@@ -39,9 +39,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from fastapply import prompt
-from fastapply.applier import check_snippet, guard_failure
+from fastapply.guards import SNIPPET_NOT_APPLIED, check_snippet, guard_failure
 from fastapply.errors import InputError
-from fastapply.evals.snippets import MARKER_PHRASES, marker_line, touched_fraction
+from fastapply.corpus.snippets import MARKER_PHRASES, marker_line, touched_fraction
 from fastapply.languages import detect
 from fastapply.markers import is_marker
 from fastapply.merge import merge
@@ -174,15 +174,15 @@ def rejection(original: str, snippet: str, target: str | None, *, path: str,
         # Chat models like to wrap code in a fence even inside the tags; the fence is not the file.
         return "apply-fenced"
     failure = guard_failure(target, original, snippet)
-    if failure and failure[0] != "snippet-not-applied":
-        return failure[0]
+    if failure and failure.kind != SNIPPET_NOT_APPLIED:
+        return failure.kind
     if target == original:
         return "no-change"
     if target.strip() == original.strip() or [l.rstrip() for l in target.splitlines()] == [
             l.rstrip() for l in original.splitlines()]:
         return "whitespace-only"
     if failure:  # a lazy snippet deletes only by omission: every line it shows is in the result
-        return failure[0]
+        return failure.kind
     if touched_fraction(original, target) > max_touched:
         return "too-large"
     merged = merge(original, snippet, path=path)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from fastapply.spec import AdaptiveDraftLength, CopyDrafter, accept_greedy, generate
+from fastapply.speculative import AdaptiveDraftLength, CopyDrafter, accept_greedy, generate
 from toy_engine import ToyEngine
 
 

@@ -1,12 +1,14 @@
-"""`fastapply eval`: the click command. Heavy imports (models, matplotlib, openai) happen inside
-the command, so registering it costs the main CLI nothing."""
+"""`fastapply eval`: apply quality and speed on the benchmark set. Heavy imports (models,
+matplotlib, openai) happen inside the command, so registering it costs the main CLI nothing."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import click
+
+from .options import make_settings, settings_options
+from .progress import Bar
 
 METHOD_NAMES = ("original", "splice", "merge", "model", "auto")
 DEFAULT_METHODS = ("original", "splice", "merge", "model")
@@ -18,34 +20,6 @@ def parse_methods(value: str) -> list[str]:
     if unknown or not methods:
         raise click.BadParameter(f"unknown method(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(METHOD_NAMES)}")
     return methods
-
-
-class Bar:
-    """A live progress bar on stderr: tqdm when installed, else a counter; silent off a TTY."""
-
-    def __init__(self, enabled: bool | None = None) -> None:
-        self.enabled = sys.stderr.isatty() if enabled is None else enabled
-        self.bar = None
-
-    def __call__(self, done: int, total: int, label: str) -> None:
-        if not self.enabled or total == 0:
-            return
-        try:
-            from tqdm import tqdm
-        except ImportError:
-            sys.stderr.write(f"\r\033[K  {done}/{total}  {label[-60:]}")
-            sys.stderr.flush()
-            return
-        if self.bar is None:
-            self.bar = tqdm(total=total, unit="job", file=sys.stderr, dynamic_ncols=True)
-        self.bar.set_postfix_str(label[-50:], refresh=False)
-        self.bar.update(done - self.bar.n)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-        elif self.enabled:
-            sys.stderr.write("\r\033[K")
 
 
 @click.command("eval")
@@ -72,6 +46,7 @@ class Bar:
 @click.option("--plots", "plots_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write accuracy_by_length.png and speedup_by_length.png into this folder.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: when a terminal).")
+@settings_options
 def eval_cmd(tasks_path, limit, languages, max_lines, methods_arg, speed_sample, judge, judge_url, judge_model,
              results_path, json_path, markdown_path, plots_dir, progress, **kw):
     """Measure apply quality and speed on the benchmark set.
@@ -83,11 +58,9 @@ def eval_cmd(tasks_path, limit, languages, max_lines, methods_arg, speed_sample,
     """
     from fastapply.evals import report as rep
     from fastapply.evals.dataset import load_tasks
-    from fastapply.evals.mining import FetchError
+    from fastapply.corpus.mining import FetchError
     from fastapply.evals.runner import run_eval
     from fastapply.errors import FastApplyError
-
-    from fastapply.cli import make_settings
 
     methods = parse_methods(methods_arg)
     settings = make_settings(kw)
@@ -109,10 +82,15 @@ def eval_cmd(tasks_path, limit, languages, max_lines, methods_arg, speed_sample,
             raise click.ClickException(str(exc)) from exc
     results_path = results_path or Path(settings.cache_dir) / "eval" / "results.jsonl"
     say(f"eval: {len(tasks)} tasks x {', '.join(methods)}; results in {results_path}")
-    bar = Bar(progress)
+    bar = Bar(unit="job", enabled=progress)
+
+    def tell(done: int, total: int, label: str) -> None:
+        if total:
+            bar.update(done, total, label[-50:])
+
     try:
         records = run_eval(tasks, methods, settings=settings, results=results_path,
-                           speed_sample=speed_sample, judge=judge_fn, progress=bar)
+                           speed_sample=speed_sample, judge=judge_fn, progress=tell)
     except FastApplyError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
@@ -130,14 +108,3 @@ def eval_cmd(tasks_path, limit, languages, max_lines, methods_arg, speed_sample,
         markdown_path.write_text(text, encoding="utf-8")
     else:
         click.echo(text, nl=False)
-
-
-# The Settings options come from the main CLI, which registers this command: importing it
-# before `eval_cmd` exists would be circular whichever module is imported first. Applied to
-# the finished command, click appends each option to its params (in reverse, so re-reversed).
-from fastapply.cli import settings_options  # noqa: E402
-
-_own = len(eval_cmd.params)
-settings_options(eval_cmd)
-eval_cmd.params[_own:] = eval_cmd.params[_own:][::-1]
-del _own

@@ -15,7 +15,7 @@ import sys
 import sysconfig
 from pathlib import Path
 
-from fastapply.evals.mining import content_key, wanted
+from fastapply.corpus.mining import content_key, wanted
 
 _PROBE = "import sysconfig; print(sysconfig.get_paths()['stdlib'])"
 _SKIP_DIRS = frozenset({"site-packages", "dist-packages", "__pycache__"})

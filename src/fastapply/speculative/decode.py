@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 from .drafters import Drafter
 from .schedule import AdaptiveDraftLength
@@ -49,6 +49,19 @@ class DecodeStats:
     def prefill_tokens_per_second(self) -> float:
         evaluated = self.prompt_tokens - self.cached_prompt_tokens
         return evaluated / self.prefill_seconds if self.prefill_seconds > 0 else 0.0
+
+    def add(self, part: "DecodeStats") -> None:
+        """Count another generation into this one (the windows of one file): sums, merged
+        histogram, the last stop reason."""
+        for f in fields(self):
+            value = getattr(part, f.name)
+            if f.name == "accept_hist":
+                for k, v in value.items():
+                    self.accept_hist[k] = self.accept_hist.get(k, 0) + v
+            elif f.name == "stop_reason":
+                self.stop_reason = value
+            else:
+                setattr(self, f.name, getattr(self, f.name) + value)
 
     def as_dict(self) -> dict:
         d = asdict(self)

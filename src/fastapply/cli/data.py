@@ -49,7 +49,7 @@ def build_cmd(out, limit, seed, ratio, window_lines, small_keep, per_path, manif
     packages (disjoint from the benchmark's) plus synthetic edits of their files, long files cut
     into windows around each change, mixed at --ratio. Writes the JSONL and a
     <out>.composition.json; the same options give the same bytes."""
-    from fastapply.evals.mining import FetchError
+    from fastapply.corpus.mining import FetchError
     from fastapply.train import data
 
     teacher = None
@@ -74,7 +74,3 @@ def build_cmd(out, limit, seed, ratio, window_lines, small_keep, per_path, manif
     for line in report.lines():
         click.echo(line, err=True)
     click.echo(str(config.out))
-
-
-if __name__ == "__main__":  # `python -m fastapply.train.data_cli build ...`, independent of the main CLI
-    data_group()
