@@ -122,10 +122,10 @@ def main(argv: list[str] | None = None) -> int:
         if "auto" in methods:
             by_id = {t.id: t for t in tasks}
             auto = [r for r in records if r["method"] == "auto"]
-            summary[(label, "auto, merge wins (derived)")] = summarize(merge_wins(auto, by_id, settings.merge_min_confidence))
+            summary[(label, "auto, merge wins (derived)")] = summarize(merge_wins(auto, by_id, settings.policy.merge_min_confidence))
     buckets = sorted({length_bucket(t.n_lines) for t in tasks}, key=lambda b: int(b.split("-")[0].rstrip("+")))
     text = (f"{len(tasks)} tasks (public benchmark, files < {args.max_lines} lines, spread over languages and "
-            f"lengths), threads={Settings().threads if not args.threads else args.threads}\n\n" + table(summary, buckets))
+            f"lengths), threads={Settings().engine.threads if not args.threads else args.threads}\n\n" + table(summary, buckets))
     (args.out / "table.md").write_text(text)
     (args.out / "summary.json").write_text(json.dumps({f"{m}/{k}": v for (m, k), v in summary.items()}, indent=1))
     print(text)
