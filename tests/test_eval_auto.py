@@ -88,3 +88,26 @@ def test_an_answer_the_guards_reject_is_a_refusal_not_a_wrong_file():
     records = run_eval(TASKS[:1], [MODEL], applier=applier(leaky))
     assert records[0]["failure"] == "elision-marker-leaked" and records[0]["source"] == ""
     assert rep.outcome(records) == {"tasks": 1, "exact": 0.0, "refused": 1.0, "wrong": 0.0}
+
+
+def test_a_guard_refusal_is_recorded_with_its_kind():
+    # The model hands the file back unchanged: refused as "snippet-not-applied", scored as the
+    # edit missing -- not filed under a leaked marker, as every refusal once was.
+    def unchanged(prompt_text: str) -> str:
+        return prompt.expected_answer(re.search(r"<code>\n(.*?)</code>", prompt_text, re.S).group(1))
+
+    def echo(prompt_text: str) -> str:  # the snippet itself, markers and all
+        return prompt.expected_answer(re.search(r"<update>\n(.*?)</update>", prompt_text, re.S).group(1))
+
+    same = run_eval(TASKS[:1], [MODEL], applier=applier(unchanged))[0]
+    assert same["guard"] == "snippet-not-applied" and same["failure"] == "edit-missing" and not same["source"]
+    leak = run_eval(TASKS[:1], [MODEL], applier=applier(echo))[0]
+    assert leak["guard"] == "leaked-markers" and leak["failure"] == "elision-marker-leaked"
+
+
+def test_a_change_on_the_apply_path_is_a_new_key(monkeypatch):
+    from fastapply.evals import runner
+
+    before = plan(TASKS[:1], [MODEL], Settings())[0].key
+    monkeypatch.setattr(runner, "APPLY_PATH", runner.APPLY_PATH[:-1])  # as if merge/ had changed
+    assert plan(TASKS[:1], [MODEL], Settings())[0].key != before

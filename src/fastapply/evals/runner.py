@@ -187,7 +187,7 @@ def settings_hash(settings: Settings) -> str:
 
 # The modules a model-method result depends on besides the model and its settings: a change to
 # any of them is a new key, so an old result is never reused for changed code.
-_APPLY_PATH = ("applier.py", "guards.py", "prompt.py", "windows.py", "markers.py", "speculative/*.py", "merge/*.py")
+APPLY_PATH = ("applier.py", "guards.py", "prompt.py", "windows.py", "markers.py", "speculative/*.py", "merge/*.py")
 
 
 def code_hash(method: str) -> str:
@@ -197,7 +197,7 @@ def code_hash(method: str) -> str:
     if method == "merge":
         patterns = ("merge/*.py", "markers.py", "guards.py")
     elif method in MODEL_METHODS:
-        patterns = _APPLY_PATH
+        patterns = APPLY_PATH
     else:
         return _sha(Path(__file__).read_text(encoding="utf-8"))
     files = sorted({f for pattern in patterns for f in here.glob(pattern)})
