@@ -14,6 +14,25 @@ METHOD_NAMES = ("original", "splice", "merge", "model", "auto")
 DEFAULT_METHODS = ("original", "splice", "merge", "model")
 
 
+def restyled(tasks: list, value: str) -> list:
+    """Every task once per style named (``all``: every style), snippets re-rendered in it."""
+    from fastapply.corpus.styles import STYLES, restyle
+
+    names = list(STYLES) if value.strip() == "all" else [n.strip() for n in value.split(",") if n.strip()]
+    unknown = [n for n in names if n not in STYLES]
+    if unknown or not names:
+        raise click.BadParameter(f"unknown style(s) {', '.join(unknown) or '(none)'}; choose from all, {', '.join(STYLES)}",
+                                 param_hint="--style")
+    out = []
+    for name in names:
+        for task in tasks:
+            try:
+                out.append(restyle(task, STYLES[name]))
+            except ValueError:  # no line-level change to render (a whitespace-only task)
+                continue
+    return out
+
+
 def parse_methods(value: str) -> list[str]:
     methods = [m.strip() for m in value.split(",") if m.strip()]
     unknown = [m for m in methods if m not in METHOD_NAMES]
@@ -32,6 +51,9 @@ def parse_methods(value: str) -> list[str]:
               help="Comma-separated: original (floor), splice (naive floor), merge (deterministic), "
                    "model (the configured model, speculative, --mode model), auto (--mode auto: the model with "
                    "the merge as draft and guarded fallback).")
+@click.option("--style", "style_arg", default=None,
+              help="Re-render every task's snippet in these snippet styles (comma-separated names, or 'all'; "
+                   "see fastapply.corpus.styles) and report exact/refused/wrong per style.")
 @click.option("--speed-sample", type=int, default=0, show_default=True,
               help="Also run N tasks with plain greedy decoding, for the speedup.")
 @click.option("--judge/--no-judge", default=False, show_default=True, help="Grade results 1-5 with an LLM judge.")
@@ -47,7 +69,7 @@ def parse_methods(value: str) -> list[str]:
               help="Write accuracy_by_length.png and speedup_by_length.png into this folder.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: when a terminal).")
 @settings_options
-def eval_cmd(tasks_path, limit, languages, max_lines, methods_arg, speed_sample, judge, judge_url, judge_model,
+def eval_cmd(tasks_path, limit, languages, max_lines, methods_arg, style_arg, speed_sample, judge, judge_url, judge_model,
              results_path, json_path, markdown_path, plots_dir, progress, **kw):
     """Measure apply quality and speed on the benchmark set.
 
@@ -72,6 +94,8 @@ def eval_cmd(tasks_path, limit, languages, max_lines, methods_arg, speed_sample,
         raise click.ClickException(f"the benchmark set could not be built: {exc}") from exc
     if not tasks:
         raise click.ClickException("no tasks match")
+    if style_arg:
+        tasks = restyled(tasks, style_arg)
     judge_fn = None
     if judge:
         from fastapply.evals.judge import JudgeConfig, LLMJudge

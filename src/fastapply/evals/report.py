@@ -140,12 +140,16 @@ def outcome(group: list[dict]) -> dict:
     return out
 
 
-def outcomes(records: list[dict], field: str, order: tuple[str, ...] = ()) -> dict[str, dict]:
+def _groups(records: list[dict], field: str, order: tuple[str, ...] = ()) -> dict[str, list[dict]]:
     groups: dict[str, list[dict]] = defaultdict(list)
     for record in records:
-        groups[record[field]].append(record)
+        groups[record.get(field, "benchmark")].append(record)
     keys = [k for k in order if k in groups] + sorted(k for k in groups if k not in order)
-    return {key: outcome(groups[key]) for key in keys}
+    return {key: groups[key] for key in keys}
+
+
+def outcomes(records: list[dict], field: str, order: tuple[str, ...] = ()) -> dict[str, dict]:
+    return {key: outcome(rows) for key, rows in _groups(records, field, order).items()}
 
 
 def judged(records: list[dict]) -> dict:
@@ -179,6 +183,11 @@ def aggregate(records: list[dict]) -> dict:
         "outcomes": {m: {"all": outcome(rs), "by_language": outcomes(rs, "language"),
                          "by_length": outcomes(rs, "bucket", BUCKETS)} for m, rs in by_method.items()},
     }
+    styles = {r.get("style", "benchmark") for r in records}
+    if styles != {"benchmark"}:
+        report["by_style"] = {m: {st: {"all": outcome(rows), "by_language": outcomes(rows, "language"),
+                                       "by_length": outcomes(rows, "bucket", BUCKETS)}
+                                  for st, rows in _groups(rs, "style").items()} for m, rs in by_method.items()}
     if any(r.get("judge") for r in records):
         report["judge"] = {m: judged(rs) for m, rs in by_method.items()}
     return report
@@ -213,6 +222,8 @@ def markdown(report: dict) -> str:
         for m, name in methods.items()
     ])
     out += ["", *outcome_lines(report, languages)]
+    if "by_style" in report:
+        out += ["", *style_lines(report)]
     out += ["", "Failures (tasks):", ""]
     out += _table(["method"] + list(CATEGORIES), [
         [name] + [str(report["failures"][m].get(c, 0)) for c in CATEGORIES] for m, name in methods.items()
@@ -250,6 +261,28 @@ def outcome_lines(report: dict, languages: list[str]) -> list[str]:
     note = (f"Exact / refused / wrong file written, per method (in parentheses for the merge: wrong files at "
             f"confidence >= {CONFIDENT}, what auto mode falls back to):")
     return [note, "", *_table(["tasks", "n"] + [report["methods"][m] for m in methods], rows)]
+
+
+def style_lines(report: dict) -> list[str]:
+    """Exact / refused / wrong per snippet style, overall and by language and length."""
+    methods = [m for m in report["methods"] if m in report["by_style"]]
+    cell = lambda o: f"{_pct(o['exact'])} / {_pct(o['refused'])} / {_pct(o['wrong'])}" if o else "–"  # noqa: E731
+    styles = list(report["by_style"][methods[0]])
+    summary = [[st, str(report["by_style"][methods[0]][st]["all"]["tasks"])]
+               + [cell(report["by_style"][m][st]["all"]) for m in methods] for st in styles]
+    rows = []
+    for st in styles:
+        first = report["by_style"][methods[0]][st]
+        rows.append([st, "all", str(first["all"]["tasks"])] + [cell(report["by_style"][m][st]["all"]) for m in methods])
+        for field, names in (("by_language", list(first["by_language"])), ("by_length", list(first["by_length"]))):
+            for key in names:
+                label = f"{BUCKET_NAMES[key]} lines" if field == "by_length" else key
+                rows.append([st, label, str(first[field][key]["tasks"])]
+                            + [cell(report["by_style"][m][st][field].get(key)) for m in methods])
+    names = [report["methods"][m] for m in methods]
+    return ["Exact / refused / wrong file written, by snippet style (`--style`):", "",
+            *_table(["style", "n"] + names, summary), "", "The same by language and file length:", "",
+            *_table(["style", "tasks", "n"] + names, rows)]
 
 
 def speed_lines(speed_report: dict | None) -> list[str]:

@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from fastapply.corpus.styles import style_of
 from fastapply.evals import metrics
 from fastapply.evals.dataset import Task, length_bucket, spread
 from fastapply.guards import LEAKED_MARKERS
@@ -244,6 +245,7 @@ def score(job: Job, outcome: Outcome, seconds: float, model: str) -> dict:
         "path": task.path,
         "n_lines": task.n_lines,
         "bucket": length_bucket(task.n_lines),
+        "style": style_of(task.id),
         "exact": exact,
         "syntax": metrics.syntax_equal(outcome.text, task.expected, task.language, task.path),
         "similarity": round(metrics.line_similarity(outcome.text, task.expected), 4),
