@@ -136,7 +136,9 @@ def test_auto_mode_falls_back_to_a_confident_merge():
 
 
 def test_auto_prefer_model_writes_the_models_answer_over_a_confident_merge():
-    wrong = UPDATED.replace("\n", "\n# stray\n", 1)  # passes every guard, but is not the edit
+    # Passes every guard (a blank line less is still the original with the hunk put in), but
+    # is not the expected file.
+    wrong = UPDATED.replace("\n\n\ndef g", "\n\ndef g")
     res = auto_prefer_model(prompt.expected_answer(wrong)).apply(ORIGINAL, SNIPPET, path="m.py")
     assert res.text == wrong and res.source == "model"
 
@@ -176,3 +178,11 @@ def test_public_apply_in_merge_mode():
 
     res = fastapply.apply(ORIGINAL, SNIPPET, path="m.py", settings=Settings(mode="merge"))
     assert res.text == UPDATED and res.source == "merge"
+
+
+def test_an_answer_that_keeps_the_old_line_beside_the_new_is_rejected():
+    # Insert instead of replace: the snippet's hunk is not contiguous in the answer.
+    both = UPDATED.replace("    return x + 1\n", "    return x + 1\n    return x\n")
+    with pytest.raises(OutputRejected, match="not the original with the snippet put in") as info:
+        applier(prompt.expected_answer(both)).apply(ORIGINAL, "def f(x):\n    return x + 1\n\n\ndef g():\n# ...\n")
+    assert info.value.kind == "inconsistent"

@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from . import consistency
 from .errors import InputError
 from .markers import is_marker
 
@@ -26,8 +27,9 @@ NOT_CLOSED = "not-closed"  # the model stopped before its closing tag: no whole 
 LEAKED_MARKERS = "leaked-markers"  # an elision marker copied into the file
 MASS_DELETION_KIND = "mass-deletion"  # a large share of the original is gone
 SNIPPET_NOT_APPLIED = "snippet-not-applied"  # a code line of the snippet is missing
+INCONSISTENT = "inconsistent"  # not the original with the snippet's hunks put in (consistency.py)
 MERGE_REFUSED = "merge-refused"  # the deterministic merge would not place the snippet
-KINDS = (NOT_CLOSED, LEAKED_MARKERS, MASS_DELETION_KIND, SNIPPET_NOT_APPLIED, MERGE_REFUSED)
+KINDS = (NOT_CLOSED, LEAKED_MARKERS, MASS_DELETION_KIND, SNIPPET_NOT_APPLIED, INCONSISTENT, MERGE_REFUSED)
 
 # Share of the original's non-blank lines an answer may drop that the snippet does not account
 # for. Continue's deterministic apply uses the same 30% bound; the merge refuses beyond it too.
@@ -123,4 +125,7 @@ def guard_failure(text: str, original: str, snippet: str) -> Failure | None:
     if missing:
         return Failure(SNIPPET_NOT_APPLIED, f"the model's answer lacks {len(missing)} line(s) of the snippet (first: "
                                             f"{missing[0]!r}), so the edit was not applied")
+    consistent = consistency.check(original, snippet, text)
+    if not consistent.ok:
+        return Failure(INCONSISTENT, f"the model's answer is not the original with the snippet put in: {consistent.reason}")
     return None

@@ -39,7 +39,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from fastapply import prompt
-from fastapply.guards import SNIPPET_NOT_APPLIED, check_snippet, guard_failure
+from fastapply.guards import INCONSISTENT, SNIPPET_NOT_APPLIED, check_snippet, guard_failure
 from fastapply.errors import InputError
 from fastapply.corpus.snippets import MARKER_PHRASES, marker_line, touched_fraction
 from fastapply.languages import detect
@@ -77,7 +77,7 @@ MERGE_CONFIDENCE = 0.9
 REASONS = (
     "proposal-unparseable", "snippet-empty", "snippet-no-marker", "apply-unparseable", "apply-fenced", "leaked-markers",
     "mass-deletion", "no-change", "whitespace-only", "snippet-not-applied", "too-large", "merge-disagrees",
-    "duplicate",
+    "inconsistent", "duplicate",
 )
 
 PROPOSE_SYSTEM = "You are a senior software engineer who edits code the way coding agents do: with lazy edit snippets."
@@ -174,20 +174,23 @@ def rejection(original: str, snippet: str, target: str | None, *, path: str,
         # Chat models like to wrap code in a fence even inside the tags; the fence is not the file.
         return "apply-fenced"
     failure = guard_failure(target, original, snippet)
-    if failure and failure.kind != SNIPPET_NOT_APPLIED:
+    # The two content guards come after the cheaper, more specific reasons below.
+    if failure and failure.kind not in (SNIPPET_NOT_APPLIED, INCONSISTENT):
         return failure.kind
     if target == original:
         return "no-change"
     if target.strip() == original.strip() or [l.rstrip() for l in target.splitlines()] == [
             l.rstrip() for l in original.splitlines()]:
         return "whitespace-only"
-    if failure:  # a lazy snippet deletes only by omission: every line it shows is in the result
+    if failure and failure.kind == SNIPPET_NOT_APPLIED:  # a lazy snippet deletes only by omission
         return failure.kind
     if touched_fraction(original, target) > max_touched:
         return "too-large"
     merged = merge(original, snippet, path=path)
     if merged.ok and merged.confidence >= MERGE_CONFIDENCE and merged.text != target:
         return "merge-disagrees"
+    if failure:  # not the original with the snippet's hunks put in (consistency.py)
+        return failure.kind
     return None
 
 
