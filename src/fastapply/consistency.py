@@ -29,7 +29,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .markers import is_marker as default_is_marker
+from .elision import is_elision as default_is_marker
 
 
 @dataclass

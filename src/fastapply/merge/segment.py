@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from fastapply.elision import reads_as_elision
+from fastapply.languages import LANGUAGES
 from fastapply.markers import is_marker
 
 _ELLIPSIS_ONLY = re.compile(r"^\s*(?:\.{3}|…)\s*$")
@@ -84,15 +86,19 @@ def classify(lines: list[str], original: list[str], language: str) -> list[bool]
     Example: in Python, ``def stub():`` followed by an indented ``...`` and a dedent is a
     stub body (code); ``...`` after ``def f():`` whose original body is real code is a
     marker. A marker-looking comment without an ellipsis ("# other methods") that the
-    original contains verbatim is a real comment, not an elision.
+    original contains verbatim is a real comment, not an elision; one the original lacks
+    that reads as an elision in any wording (``elision.reads_as_elision``) is a marker.
     """
     original_ws: dict[str, list[int]] = {}
     for j, line in enumerate(original):
         original_ws.setdefault(ws_key(line), []).append(j)
     verbatim = {line.strip() for line in original}
+    syntax = LANGUAGES.get(language)
     flags = []
     for i, line in enumerate(lines):
-        flag = is_marker(line)
+        # An elision in other words (``# (existing code)``) counts only where the original lacks
+        # the line: a comment the file already has is a context line.
+        flag = is_marker(line) or (reads_as_elision(line, syntax) and line.strip() not in verbatim)
         if flag and language == "python" and _ELLIPSIS_ONLY.match(line):
             flag = not _python_stub_body(lines, i, original_ws, original)
         elif flag and not _HAS_ELLIPSIS.search(line) and line.strip() in verbatim:
