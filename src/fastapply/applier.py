@@ -33,6 +33,7 @@ class ApplyResult:
     # the model was not needed for) or "merge-fallback" (the model's answer was unusable).
     source: str = "model"
     notes: list[str] = field(default_factory=list)  # merge reasons, why a fallback happened
+    confidence: float | None = None  # the merge's confidence where a merge ran (merge, auto modes)
 
 
 EngineLoader = Callable[[EngineSettings, str], object]
@@ -86,10 +87,13 @@ class Applier:
             if not merged.ok:
                 raise OutputRejected("the deterministic merge refused: " + "; ".join(merged.reasons),
                                      kind=guards.MERGE_REFUSED)
-            return ApplyResult(merged.text, DecodeStats(), "", "merge", source="merge", notes=merged.reasons)
+            return ApplyResult(merged.text, DecodeStats(), "", "merge", source="merge", notes=merged.reasons,
+                               confidence=merged.confidence)
         if mode != "auto":
             raise ValueError(f"unknown mode {mode!r}")
-        return self._auto(original, snippet, instruction, path, merged, run)
+        result = self._auto(original, snippet, instruction, path, merged, run)
+        result.confidence = merged.confidence
+        return result
 
     def _auto(self, original, snippet, instruction, path, merged: MergeResult, run: dict) -> ApplyResult:
         policy = self.settings.policy
