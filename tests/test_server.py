@@ -47,7 +47,7 @@ def test_health_models_and_metrics(base):
     health = requests.get(base + "/health").json()
     assert health["status"] == "ok" and health["mode"] == "merge"
     ids = [m.id for m in client(base).models.list().data]
-    assert ids == ["auto", "fastapply"]  # no model is loaded in merge mode
+    assert ids == ["auto", "fastapply", "fastapply-merge"]  # no model is loaded in merge mode
     requests.post(base + "/v1/apply", json={"initialCode": ORIGINAL, "editSnippet": SNIPPET})
     text = requests.get(base + "/metrics").text
     assert 'fastapply_requests_total{endpoint="/v1/apply",status="200"}' in text

@@ -4,8 +4,9 @@ Endpoints (docs/server.md has examples of each):
 
 - ``POST /v1/chat/completions``, two ways by ``model``:
   - ``auto`` / ``fastapply`` with an apply prompt (``<code>`` and ``<update>`` in the last
-    user message, as Morph and Relace clients send): an apply under the server's policy,
-    answered with the merged file as the message content.
+    user message, as Morph and Relace clients send): an apply under the server's policy
+    (``fastapply-model`` / ``fastapply-merge``: in that mode), answered with the merged
+    file as the message content.
   - the served model's name: a plain greedy chat completion, with ``prediction`` as the
     speculative draft (``generation.py``).
 - ``POST /v1/apply``: ``{initialCode, editSnippet, instruction?, stream?}`` ->
@@ -48,7 +49,8 @@ from .metrics import CONTENT_TYPE, Metrics
 from .schemas import ApplyRequest, ChatRequest, text_of, unsupported
 from .worker import Busy, Cancelled, EngineWorker, NotReady
 
-APPLY_MODELS = ("auto", "fastapply")
+# Model names that apply an edit, and the mode each asks for (None: the server's --mode).
+APPLY_MODELS = {"auto": None, "fastapply": None, "fastapply-model": "model", "fastapply-merge": "merge"}
 
 
 class ApiError(Exception):
@@ -181,6 +183,8 @@ def create_app(settings: Settings | None = None, server: ServerSettings | None =
                     cancel.set()  # acted on after the current forward pass
             return task.result()
         except Exception as exc:
+            if isinstance(exc, Cancelled):
+                metrics.cancelled.inc()
             raise _error_of(exc) from None
         finally:
             metrics.admitted.set(worker.admitted)
@@ -198,8 +202,8 @@ def create_app(settings: Settings | None = None, server: ServerSettings | None =
 
         def finished(t: asyncio.Task) -> None:
             queue.put_nowait(None)
-            if not t.cancelled():
-                t.exception()  # retrieved here, so a job cancelled by a gone client logs nothing
+            if not t.cancelled() and isinstance(t.exception(), Cancelled):  # retrieved: nothing logged
+                metrics.cancelled.inc()
 
         task = asyncio.ensure_future(worker.run(lambda c: job(c, emit), cancel, model=model))
         task.add_done_callback(finished)
@@ -268,8 +272,8 @@ def create_app(settings: Settings | None = None, server: ServerSettings | None =
         return mode, mode != "merge"
 
     async def run_apply(request: Request, req: ApplyRequest | applyprompt.ApplyPrompt, *, stream: bool,
-                        chat: dict | None = None):
-        mode, model = resolve_mode(getattr(req, "mode", None))
+                        chat: dict | None = None, mode: str | None = None):
+        mode, model = resolve_mode(getattr(req, "mode", None) or mode)
         if isinstance(req, ApplyRequest):
             job = apply_job(req.initialCode, req.editSnippet, req.instruction, req.path, mode)
         else:
@@ -304,7 +308,7 @@ def create_app(settings: Settings | None = None, server: ServerSettings | None =
 
     @app.get("/v1/models")
     async def models():
-        names = [*APPLY_MODELS, served] if needs_model else list(APPLY_MODELS)
+        names = [*APPLY_MODELS, served] if needs_model else ["auto", "fastapply", "fastapply-merge"]
         return {"object": "list", "data": [{"id": n, "object": "model", "created": 0, "owned_by": "fastapply"}
                                            for n in names]}
 
@@ -326,7 +330,7 @@ def create_app(settings: Settings | None = None, server: ServerSettings | None =
             if parsed is None:
                 raise ApiError(400, f"model {req.model!r} applies an edit: the last user message needs the file "
                                "in <code>...</code> and the edit in <update>...</update>", param="messages")
-            return await run_apply(request, parsed, stream=req.stream, chat=chat)
+            return await run_apply(request, parsed, stream=req.stream, chat=chat, mode=APPLY_MODELS[req.model])
         if req.model != served:
             raise ApiError(404, f"the model {req.model!r} does not exist here; use {served!r} or 'auto'",
                            param="model", code="model_not_found")

@@ -26,6 +26,8 @@ class Metrics:
                               registry=self.registry)
         self.applies = Counter("fastapply_applies", "Applies by who wrote the file.", ["source"],
                                registry=self.registry)
+        self.cancelled = Counter("fastapply_cancelled", "Jobs stopped because their client went away.",
+                                 registry=self.registry)
         self.admitted = Gauge("fastapply_admitted_requests", "Requests admitted (waiting or running).",
                               registry=self.registry)
         self.ready = Gauge("fastapply_model_ready", "1 once the model is loaded (or none is needed).",
