@@ -227,3 +227,18 @@ def test_remote_engine_against_our_own_server(base, tmp_path):
                                  "--backend", "openai", "--base-url", base + "/v1", "--model", "auto"])
     assert r.exit_code == 0, r.output
     assert target.read_text() == EXPECTED
+
+
+def test_a_server_in_front_of_an_upstream(base):
+    """fastapply serve --backend openai: /v1/apply forwarded to an OpenAI-compatible upstream
+    (here the merge server above, through its fastapply-merge model)."""
+    with running_server("--backend", "openai", "--base-url", base + "/v1", "--model", "fastapply-merge",
+                        "--mode", "model", "--served-name", "upstream") as front:
+        with ThreadPoolExecutor(4) as pool:  # no KV cache in front: requests run side by side
+            replies = list(pool.map(lambda _: requests.post(front + "/v1/apply", json={
+                "initialCode": ORIGINAL, "editSnippet": SNIPPET}).json(), range(4)))
+        assert [r["mergedCode"] for r in replies] == [EXPECTED] * 4
+        assert all(r["source"] == "model" for r in replies)  # the upstream is the "model" here
+        r = requests.post(front + "/v1/chat/completions", json={"model": "upstream", "messages": [
+            {"role": "user", "content": "hi"}]})
+        assert r.status_code == 400 and r.json()["error"]["code"] == "model_not_available"  # ask the upstream

@@ -38,6 +38,7 @@ from starlette.exceptions import HTTPException
 
 from .. import guards, prompt
 from ..applier import Applier, ApplyResult
+from ..backends import get_engine_class
 from ..errors import ContextTooLong, FastApplyError, InputError, OutputRejected
 from ..settings import ServerSettings, Settings
 from ..speculative import DecodeStats
@@ -115,7 +116,9 @@ def create_app(settings: Settings | None = None, server: ServerSettings | None =
     server = server or ServerSettings()
     applier = applier or Applier(settings)
     needs_model = settings.policy.mode != "merge"
-    worker = EngineWorker(lambda: applier.engine, queue_size=server.queue_size, needs_model=needs_model)
+    remote = getattr(get_engine_class(settings.engine.backend), "text_level", False) if needs_model else False
+    worker = EngineWorker(lambda: applier.engine, queue_size=server.queue_size, needs_model=needs_model,
+                          serial=not remote)
     metrics = Metrics()
     served = server.served_name or Path(settings.engine.model).name
     retry = {"Retry-After": str(server.retry_after)}
@@ -337,6 +340,9 @@ def create_app(settings: Settings | None = None, server: ServerSettings | None =
         if not needs_model:
             raise ApiError(400, "this server runs --mode merge without a model: use model 'auto' with an "
                            "apply prompt", param="model", code="model_not_available")
+        if worker.state == "ready" and getattr(applier.engine, "text_level", False):
+            raise ApiError(400, "this server applies through an upstream (--backend openai): send plain "
+                           "completions to the upstream itself", param="model", code="model_not_available")
         # temperature: accepted and decoded greedily (docs/server.md, "Sampling"); the
         # engine exposes greedy choices only, and greedy is what makes drafts lossless.
         prediction = text_of(req.prediction.content) if req.prediction else None

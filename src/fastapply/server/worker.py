@@ -7,7 +7,8 @@ share, on purpose, is its prefix: ``speculative.decode.prefill`` keeps the cache
 new prompt starts with (the fixed instructions, the same file edited again).
 
 Merge-only jobs never touch the engine and run on the event loop's default thread pool
-beside it. Both kinds count against one admission limit (``queue_size``): a request over
+beside it, and so do the jobs of a remote engine (``--backend openai``): it holds no KV
+cache, and the upstream batches concurrent requests itself. Both kinds count against one admission limit (``queue_size``): a request over
 it is refused at once (429 with Retry-After) rather than queued without bound.
 
 Cancellation is cooperative: a job gets a ``threading.Event`` and the model path checks it
@@ -43,8 +44,9 @@ class EngineWorker:
     server) is ready at once and never loads anything.
     """
 
-    def __init__(self, load: Callable[[], Any], *, queue_size: int, needs_model: bool) -> None:
+    def __init__(self, load: Callable[[], Any], *, queue_size: int, needs_model: bool, serial: bool = True) -> None:
         self._load = load
+        self.serial = serial  # False for a remote engine: no KV cache here, the upstream batches
         self.queue_size = queue_size
         self.needs_model = needs_model
         self.state = "loading" if needs_model else "ready"
@@ -78,7 +80,7 @@ class EngineWorker:
         """Run an admitted job (``admit`` first) and release its slot when it ends."""
         try:
             loop = asyncio.get_running_loop()
-            executor = self._executor if model else None
+            executor = self._executor if model and self.serial else None
             return await loop.run_in_executor(executor, self._start_unless_cancelled, job, cancel)
         finally:
             self.release()
