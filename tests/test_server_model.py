@@ -3,7 +3,6 @@ greedy decoding, streaming in verified runs, prefix reuse, cancellation, a mixed
 from __future__ import annotations
 
 import json
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path

@@ -62,7 +62,7 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
-def _json_error(exc: ApiError) -> JSONResponse:
+def _json_error(exc: ApiError) -> Response:
     return Response(error_body(exc.message, exc.type, exc.code, exc.param), exc.status, exc.headers,
                     media_type="application/json")
 
@@ -244,7 +244,8 @@ def create_app(settings: Settings | None = None, server: ServerSettings | None =
                 if emit is None:
                     return
                 # Each window of a windowed rewrite is a generation of its own (a new stats
-                # object); only the first is streamed as it comes, the rest at the end.
+                # object). Only the first generation is streamed; when the stitched file does
+                # not continue what was sent, the stream ends in `stream_superseded`.
                 if stream.setdefault("stats", stats) is not stats:
                     return
                 if "text" not in stream:
