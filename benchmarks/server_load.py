@@ -123,8 +123,11 @@ def main() -> None:
         out["stream_fresh_prompt"] = first_chunk(base, "a new instruction, so the prompt is not cached")
         out["stream_cached_prompt"] = first_chunk(base, "a new instruction, so the prompt is not cached")
         out["merge_load"] = load(base, merge_bodies(args.merge), args.clients)
-        out["model_load"] = load(base, [{**apply_body, "instruction": f"edit {i % 2}"} for i in range(args.model)],
-                                 args.clients)
+        # The same file each time (the prompt stays cached), then two instructions in turn
+        # (the instruction precedes the file, so each request re-evaluates most of its prompt).
+        out["model_load_same_prompt"] = load(base, [apply_body] * args.model, args.clients)
+        out["model_load_alternating_prompts"] = load(
+            base, [{**apply_body, "instruction": f"edit {i % 2}"} for i in range(args.model)], args.clients)
         out["merge_load_beside_model"] = None  # merges do not wait behind the engine thread:
         with ThreadPoolExecutor(2) as pool:
             model_job = pool.submit(load, base, [apply_body] * 4, 4)

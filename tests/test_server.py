@@ -167,15 +167,15 @@ def test_fuzzed_bad_requests_get_clear_4xx_and_the_server_stays_healthy(base):
         assert r.status_code == status, (name, r.status_code, r.text)
         assert r.json()["error"]["message"], name  # OpenAI-shaped, with a message
     # a chunked body over the limit: refused while it arrives, without a Content-Length
-    head = b"POST /v1/apply HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    head = b"POST /v1/apply HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
     piece = b"a" * 65536
     chunks = b"".join(b"%x\r\n%s\r\n" % (len(piece), piece) for _ in range(4)) + b"0\r\n\r\n"
     assert b" 413 " in _raw(base, head + chunks).split(b"\r\n")[0] + b" "
     # a slow client: headers promise a body that never comes -> 408 after --body-timeout
-    slow = b"POST /v1/apply HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"in"
+    slow = b"POST /v1/apply HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"in"
     assert b" 408 " in _raw(base, slow).split(b"\r\n")[0] + b" "
     # a declared length over the limit is refused before any body is read
-    big = b"POST /v1/apply HTTP/1.1\r\nHost: x\r\nContent-Length: 999999999\r\n\r\n"
+    big = b"POST /v1/apply HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 999999999\r\n\r\n"
     assert b" 413 " in _raw(base, big).split(b"\r\n")[0] + b" "
     assert requests.get(base + "/health").status_code == 200
     assert requests.post(base + "/v1/apply", json={"initialCode": ORIGINAL, "editSnippet": SNIPPET}).json()[
