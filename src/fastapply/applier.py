@@ -33,6 +33,7 @@ class ApplyResult:
     # the model was not needed for) or "merge-fallback" (the model's answer was unusable).
     source: str = "model"
     notes: list[str] = field(default_factory=list)  # merge reasons, why a fallback happened
+    confidence: float | None = None  # the merge's confidence where a merge ran (merge, auto modes)
 
 
 EngineLoader = Callable[[EngineSettings, str], object]
@@ -86,10 +87,13 @@ class Applier:
             if not merged.ok:
                 raise OutputRejected("the deterministic merge refused: " + "; ".join(merged.reasons),
                                      kind=guards.MERGE_REFUSED)
-            return ApplyResult(merged.text, DecodeStats(), "", "merge", source="merge", notes=merged.reasons)
+            return ApplyResult(merged.text, DecodeStats(), "", "merge", source="merge", notes=merged.reasons,
+                               confidence=merged.confidence)
         if mode != "auto":
             raise ValueError(f"unknown mode {mode!r}")
-        return self._auto(original, snippet, instruction, path, merged, run)
+        result = self._auto(original, snippet, instruction, path, merged, run)
+        result.confidence = merged.confidence
+        return result
 
     def _auto(self, original, snippet, instruction, path, merged: MergeResult, run: dict) -> ApplyResult:
         policy = self.settings.policy
@@ -160,6 +164,9 @@ class Applier:
     ) -> ApplyResult:
         """The model rewrites the whole file; ``draft`` (a merged file) is copied from first."""
         engine = self.engine
+        if getattr(engine, "text_level", False):  # a remote API: text in, text out (backends/remote.py)
+            out = engine.rewrite(original, snippet, instruction, draft=draft, speculation=speculation)
+            return self._checked(out.text, out.answer, out.stats, original, snippet)
         ids = self.prompt_tokens(original, snippet, instruction)
         file_ids = engine.tokenize(prompt.expected_answer(original))
         needed = len(ids) + len(file_ids)
@@ -180,15 +187,20 @@ class Applier:
         gen = generate(engine, ids, max_new_tokens=budget, drafter=drafter, schedule=schedule,
                        stop=prompt.StopAtTag(engine.detokenize), on_step=on_step, record_margins=record_margins)
         answer = engine.detokenize(gen.tokens).decode("utf-8", errors="replace")
-        text = prompt.extract(answer, original)
+        result = self._checked(prompt.extract(answer, original), answer, gen.stats, original, snippet)
+        result.margins = gen.margins
+        return result
+
+    def _checked(self, text: str | None, answer: str, stats: DecodeStats, original: str, snippet: str) -> ApplyResult:
+        """The answer's file as a result, or OutputRejected: no whole file, or a guard fails."""
         if text is None:
             why = {"eos": "ended its answer", "length": "hit the token limit", "context": "ran out of context"}
             raise OutputRejected(
-                f"the model {why.get(gen.stats.stop_reason, 'stopped')} before closing {prompt.CLOSE_TAG} "
-                f"after {gen.stats.output_tokens} tokens; the file was not changed",
-                answer, gen.stats, kind=guards.NOT_CLOSED,
+                f"the model {why.get(stats.stop_reason, 'stopped')} before closing {prompt.CLOSE_TAG} "
+                f"after {stats.output_tokens} tokens; the file was not changed",
+                answer, stats, kind=guards.NOT_CLOSED,
             )
         failure = guards.guard_failure(text, original, snippet)
         if failure:
-            raise OutputRejected(f"{failure.message}; the file was not changed", answer, gen.stats, kind=failure.kind)
-        return ApplyResult(text, gen.stats, answer, self.settings.engine.model, gen.margins)
+            raise OutputRejected(f"{failure.message}; the file was not changed", answer, stats, kind=failure.kind)
+        return ApplyResult(text, stats, answer, self.settings.engine.model)

@@ -93,8 +93,12 @@ def resolve(name_or_path: str, cache_dir: str | Path) -> tuple[Path, ModelSpec |
 def load(engine: "EngineSettings", cache_dir: str | Path):
     """The engine ``engine`` describes: its model resolved, its adapter put on (an embedded
     model's own unless ``engine.adapter`` names one; "none" turns it off)."""
-    from .backends import load_engine
+    from .backends import get_engine_class, load_engine
 
+    cls = get_engine_class(engine.backend)
+    if getattr(cls, "text_level", False):  # a remote API: the model is the upstream's name, nothing to resolve
+        key = engine.api_key.get_secret_value() if engine.api_key else None
+        return cls(engine.model, base_url=engine.base_url, api_key=key)
     path, spec = resolve(engine.model, cache_dir)
     adapter = engine.adapter if engine.adapter is not None else (spec.adapter_path() if spec else None)
     extra = {"adapter": str(adapter)} if adapter and str(adapter).lower() != "none" else {}

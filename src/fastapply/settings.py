@@ -23,7 +23,7 @@ import os
 import types
 from typing import Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -58,6 +58,11 @@ class EngineSettings(_Part):
         description="LoRA adapter on top of the model: a GGUF adapter (llama backend) or a peft folder (hf). "
         "Embedded models that ship one load theirs unless this is given; 'none' turns it off.",
     )
+    base_url: str | None = Field(
+        None, description="With --backend openai: the OpenAI-compatible upstream (e.g. http://host:8000/v1); "
+        "--model is then the upstream's model name.",
+    )
+    api_key: SecretStr | None = Field(None, description="With --backend openai: the upstream's API key.")
 
 
 class SpeculativeSettings(_Part):
@@ -157,6 +162,31 @@ class Settings(BaseSettings):
     def replace(self, **leaves: Any) -> "Settings":
         """A copy with some leaves changed, by their flat names (validated like the constructor)."""
         return Settings(**{**self.model_dump(), **leaves})
+
+
+class ServerSettings(BaseSettings):
+    """``fastapply serve``: where and how the HTTP server listens. Kept out of ``Settings``
+    (what an apply does) the way llama-cpp-python keeps ServerSettings apart from
+    ModelSettings: the same engine and policy serve the CLI and the server."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
+
+    host: str = Field("127.0.0.1", description="Address to listen on (0.0.0.0 for every interface).")
+    port: int = Field(8000, ge=0, le=65535, description="TCP port to listen on (0: any free port).")
+    auth_token: SecretStr | None = Field(
+        None, description="Require 'Authorization: Bearer TOKEN' on every endpoint but /health (the openai "
+        "client's api_key). Unset: no auth.",
+    )
+    max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024, description="Largest request body accepted (else 413).")
+    queue_size: int = Field(
+        16, ge=1, description="Requests admitted at once (waiting or running); beyond it 429 with Retry-After.",
+    )
+    retry_after: int = Field(2, ge=1, description="Seconds a 429 or 503 answer asks the client to wait.")
+    body_timeout: float = Field(30.0, gt=0, description="Seconds a client may take to send its body (else 408).")
+    served_name: str | None = Field(
+        None, description="Model name /v1/models lists and chat requests use for plain completions "
+        "(default: the engine's model).",
+    )
 
 
 def leaf_fields() -> dict[str, FieldInfo]:

@@ -15,6 +15,7 @@ from ..errors import ConfigError
 _BUILTIN = {
     "llama": "fastapply.backends.llamacpp:LlamaCppEngine",
     "hf": "fastapply.backends.hf:TransformersEngine",
+    "openai": "fastapply.backends.remote:RemoteEngine",
 }
 
 

@@ -23,6 +23,8 @@ BUILTIN = {
     "data": "fastapply.cli.data:data_group",
     "train": "fastapply.cli.train:train_cmd",
     "export": "fastapply.cli.export:export_cmd",
+    "serve": "fastapply.cli.serve:serve_cmd",
+    "mcp": "fastapply.cli.mcp:mcp_cmd",
 }
 
 

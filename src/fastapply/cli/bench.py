@@ -39,6 +39,9 @@ def bench_cmd(n_tasks, max_tokens, min_lines, max_lines, language, peer, json_pa
     tasks = load_tasks(languages=[language], min_lines=min_lines, max_lines=max_lines, limit=n_tasks,
                        progress=lambda m: click.echo(m, err=True))
     applier = Applier(settings)
+    if getattr(applier.engine, "text_level", False):
+        raise click.ClickException("bench times the decode loop pass by pass, which a remote engine "
+                                   "(--backend openai) does not expose; use fastapply eval for it")
     prompts = [applier.prompt_tokens(t.original, t.snippet, t.instruction) for t in tasks]
     need = max(map(len, prompts)) + max_tokens + 64  # + the peer's last draft
     engine = settings.engine

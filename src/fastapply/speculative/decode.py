@@ -16,7 +16,7 @@ from .verify import accept_greedy
 
 # stop(out) -> how many tokens of `out` to keep if generation should stop now, else None.
 StopFn = Callable[[list[int]], "int | None"]
-# on_step(new_tokens, stats) after every forward pass: for streaming and progress display.
+# on_step(new_tokens, stats) after every forward pass, the prefill included: for streaming and progress.
 StepFn = Callable[[list[int], "DecodeStats"], None]
 
 
@@ -134,6 +134,9 @@ def generate(
     stats.prefill_seconds = time.perf_counter() - t0
     out, margins = [first], [margin]
     new = [first]
+    if on_step is not None:  # the prefill's token is the answer's first: a stream starts with it
+        stats.output_tokens = 1
+        on_step(new, stats)
 
     t0 = time.perf_counter()
     while True:
