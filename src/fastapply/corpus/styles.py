@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from fastapply.corpus.snippets import changed_regions
+from fastapply.corpus.snippets import changed_regions, marker_line
 from fastapply.languages import Language, detect
 
 
@@ -64,16 +64,12 @@ def _indent(line: str) -> str:
 
 
 def marker(language: Language, style: Style, indent: str) -> str:
-    """One marker line in the style's comment syntax (bare text where the language has none)."""
+    """One marker line in the style's comment syntax (``snippets.marker_line`` unless a block
+    comment is asked for and the language has one)."""
     if style.comment == "block" and language.block_comment:
         opener, closer = language.block_comment
         return f"{indent}{opener} {style.phrase} {closer}"
-    if language.line_comment:
-        return f"{indent}{language.line_comment} {style.phrase}"
-    if language.block_comment:
-        opener, closer = language.block_comment
-        return f"{indent}{opener} {style.phrase} {closer}"
-    return f"{indent}{style.phrase}"
+    return marker_line(language, style.phrase, indent)
 
 
 def _top_level(line: str) -> bool:
