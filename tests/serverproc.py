@@ -32,19 +32,21 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(*args: str, ready_within: float = 180.0, wait_ready: bool = True):
-    """Yield the base URL (``http://127.0.0.1:PORT``) of a server started with ``args``."""
-    port = free_port()
+def running(cmd: list[str], env: dict[str, str], port: int, *, ready_within: float, wait_ready: bool = True,
+            poll: float = 0.2, stop_within: float = 10.0):
+    """Run ``cmd``, a server on 127.0.0.1:``port``, until its ``/health`` answers; yield the base
+    URL; stop it (terminate, then kill) however the block ends. ``wait_ready=False`` also takes
+    a 503 (up, still loading). The wait is bounded, not a timing assertion."""
     log = tempfile.TemporaryFile()
-    cmd = [sys.executable, "-m", "fastapply", "serve", "--host", "127.0.0.1", "--port", str(port), *args]
-    proc = subprocess.Popen(cmd, env=tree_env(), stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + ready_within
-        while True:  # a bounded wait for startup, not a timing assertion
+        while True:
             if proc.poll() is not None:
                 log.seek(0)
-                raise RuntimeError(f"the server exited ({proc.returncode}):\n{log.read().decode(errors='replace')}")
+                tail = log.read().decode(errors="replace")[-4000:]
+                raise RuntimeError(f"{Path(cmd[0]).name} {' '.join(cmd[1:3])} exited ({proc.returncode}):\n{tail}")
             try:
                 r = requests.get(base + "/health", timeout=2)
                 if r.status_code == 200 or (not wait_ready and r.status_code == 503):
@@ -52,14 +54,23 @@ def running_server(*args: str, ready_within: float = 180.0, wait_ready: bool = T
             except requests.ConnectionError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError("the server did not become ready in time")
-            time.sleep(0.2)
+                raise RuntimeError(f"the server did not become ready in {ready_within:.0f} s")
+            time.sleep(poll)
         yield base
     finally:
         proc.terminate()
         try:
-            proc.wait(10)
+            proc.wait(stop_within)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
         log.close()
+
+
+@contextmanager
+def running_server(*args: str, ready_within: float = 180.0, wait_ready: bool = True):
+    """Yield the base URL (``http://127.0.0.1:PORT``) of ``fastapply serve`` started with ``args``."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "fastapply", "serve", "--host", "127.0.0.1", "--port", str(port), *args]
+    with running(cmd, tree_env(), port, ready_within=ready_within, wait_ready=wait_ready) as base:
+        yield base

@@ -15,9 +15,9 @@ def test_crlf_round_trip():
     assert src.restore("a\nc\n") == "a\r\nc\r\n"
 
 
-def test_mixed_endings_are_left_alone():
+def test_mixed_endings_are_kept_per_line():
     src = decode_text(b"a\r\nb\n")
-    assert src.newline == "\n" and src.text == "a\r\nb\n"
+    assert src.text == "a\nb\n" and src.endings == ("\r\n", "\n")
     assert src.restore(src.text) == "a\r\nb\n"
 
 
@@ -50,7 +50,7 @@ def test_atomic_write_keeps_mode_and_leaves_no_temp(tmp_path):
 def test_atomic_write_failure_keeps_old_file(tmp_path):
     p = tmp_path / "x.py"
     p.write_text("old\n")
-    with pytest.raises(UnicodeEncodeError):
+    with pytest.raises(InputError, match="surrogate"):
         atomic_write(p, "bad \udcff surrogate")
     assert p.read_text() == "old\n"
     assert os.listdir(tmp_path) == ["x.py"]

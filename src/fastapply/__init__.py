@@ -37,13 +37,25 @@ def apply(original: str, snippet: str, instruction: str | None = None, *, path: 
     """
     from .applier import Applier
 
-    settings = settings or Settings()
+    from pydantic import ValidationError
+
+    from .settings import describe_validation_error
+
     try:
+        settings = settings or Settings()
         settings = settings.replace(**options) if options else settings
-    except ValueError as exc:  # pydantic's ValidationError: a bad option value or an unknown name
-        raise ConfigError(f"invalid settings: {exc}") from None
-    return Applier(settings, load=_shared_engine).apply(original, snippet, instruction, path=path,
-                                                       speculation=speculation)
+    except ValidationError as exc:  # a bad option value or an unknown name
+        raise ConfigError(describe_validation_error(exc)) from None
+    from . import textio
+
+    # The same normalisation and restoration as the CLI, so both give the same bytes: line
+    # endings (per line in a mixed file) and a BOM are kept.
+    src = textio.from_text(original) if isinstance(original, str) else None
+    snippet_text = textio.from_text(snippet).text if isinstance(snippet, str) else snippet
+    result = Applier(settings, load=_shared_engine).apply(src.text if src else original, snippet_text, instruction,
+                                                         path=path, speculation=speculation)
+    result.text = src.restore(result.text)
+    return result
 
 
 def __getattr__(name: str):

@@ -14,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from . import guards, prompt, windows
+from . import guards, indentation, prompt, windows
 from .errors import ContextTooLong, OutputRejected
+from .languages import detect
 from .merge import MergeResult, merge
 from .models import load
 from .settings import EngineSettings, Settings
@@ -74,9 +75,26 @@ class Applier:
         on_step=None,
         record_margins: bool = False,
     ) -> ApplyResult:
-        """Apply ``snippet`` to ``original``. ``path`` only names the language for the merge."""
+        """Apply ``snippet`` to ``original``. ``path`` only names the language for the merge.
+
+        Whatever would be written passes the output-validity guards (no new syntax errors,
+        no mixed indentation in Python) unless ``allow_syntax_errors`` is set."""
         guards.check_inputs(original, snippet, instruction)
+        guards.check_sizes(original, snippet, self.settings.policy.max_input_bytes)
         guards.check_snippet(snippet)
+        guards.check_original(original)
+        snippet = indentation.reindent(snippet, original, detect(path).name)
+        result = self._apply(original, snippet, instruction, path=path, mode=mode, speculation=speculation,
+                             on_step=on_step, record_margins=record_margins)
+        if not self.settings.policy.allow_syntax_errors:
+            failure = guards.output_failure(original, result.text, path)
+            if failure:
+                raise OutputRejected(f"{failure.message}; the file was not changed", result.answer, result.stats,
+                                     kind=failure.kind)
+        return result
+
+    def _apply(self, original: str, snippet: str, instruction: str | None, *, path: str | None, mode: str | None,
+               speculation: bool, on_step, record_margins: bool) -> ApplyResult:
         policy = self.settings.policy
         mode = mode or policy.mode
         run = dict(speculation=speculation, on_step=on_step, record_margins=record_margins)

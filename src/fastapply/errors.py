@@ -44,3 +44,24 @@ class OutputRejected(FastApplyError):
         self.text = text
         self.stats = stats  # DecodeStats of the failed generation, when there was one
         self.kind = kind
+
+
+class WriteError(FastApplyError):
+    """The result could not be written, or writing it would damage something: the output is
+    not a regular file, the target is read-only or hard-linked (without ``--force``), its owner
+    could not be kept, the disk is full, the directory is read-only. Nothing was changed."""
+
+    exit_code = 5
+
+
+class ConcurrentChange(FastApplyError):
+    """The target changed on disk between reading it and writing the result (another editor,
+    another apply). Nothing was written; run the apply again on the new file."""
+
+    exit_code = 6
+
+
+class Interrupted(FastApplyError):
+    """SIGINT (Ctrl-C) before the result was written: nothing was changed."""
+
+    exit_code = 130

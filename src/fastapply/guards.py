@@ -30,6 +30,10 @@ SNIPPET_NOT_APPLIED = "snippet-not-applied"  # a code line of the snippet is mis
 INCONSISTENT = "inconsistent"  # not the original with the snippet's hunks put in (consistency.py)
 MERGE_REFUSED = "merge-refused"  # the deterministic merge would not place the snippet
 KINDS = (NOT_CLOSED, LEAKED_MARKERS, MASS_DELETION_KIND, SNIPPET_NOT_APPLIED, INCONSISTENT, MERGE_REFUSED)
+# Output-validity guards, run on whatever would be written (merge, auto and model modes).
+SYNTAX_ERRORS = "syntax-errors"  # the result has parse errors the original did not have
+MIXED_INDENTATION = "mixed-indentation"  # Python lines indented in the other style than the file's
+KINDS += (SYNTAX_ERRORS, MIXED_INDENTATION)
 
 # Share of the original's non-blank lines an answer may drop that the snippet does not account
 # for. Continue's deterministic apply uses the same 30% bound; the merge refuses beyond it too.
@@ -129,3 +133,109 @@ def guard_failure(text: str, original: str, snippet: str) -> Failure | None:
     if not consistent.ok:
         return Failure(INCONSISTENT, f"the model's answer is not the original with the snippet put in: {consistent.reason}")
     return None
+
+
+def check_original(original: str) -> None:
+    """The empty-file rule, the one rule for the CLI and the API: a file that is empty or only
+    whitespace is refused (``InputError``); a lazy edit needs code to apply to."""
+    if not original.strip():
+        raise InputError("the file is empty (or only whitespace): there is nothing to apply a lazy edit to; "
+                         "to create the file, write the snippet itself")
+
+
+def check_sizes(original: str, snippet: str, limit: int) -> None:
+    """Refuse (``InputError``) a file or snippet over ``limit`` bytes of UTF-8, before any work."""
+    for name, text in (("file", original), ("snippet", snippet)):
+        # len(text) <= bytes <= 4 * len(text): encode only when it could matter
+        if 4 * len(text) > limit and len(text.encode("utf-8", "surrogatepass")) > limit:
+            raise InputError(f"the {name} is {len(text.encode('utf-8', 'surrogatepass'))} bytes, over the limit "
+                             f"of {limit} (--max-input-bytes)")
+
+
+def python_error(text: str, name: str = "<file>") -> str | None:
+    """Python's own compiler on text: None when it compiles, else the error in words."""
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            # a full compile, not just the parser: `from __future__` placement is checked there
+            compile(text, name, "exec", dont_inherit=True)
+    except SyntaxError as exc:  # IndentationError and TabError included
+        return f"{type(exc).__name__}: {exc.msg} (line {exc.lineno})"
+    except (ValueError, RecursionError, MemoryError):
+        return None
+    return None
+
+
+def tree_sitter_error(text: str, grammar: str) -> str | None | bool:
+    """The first tree-sitter parse error in text as 'line N'; None when it parses cleanly;
+    False when no grammar is installed for it."""
+    from .merge import structure
+
+    parser = structure.get_parser(grammar)
+    if parser is None:
+        return False
+    root = parser.parse(text.encode("utf-8", "surrogatepass")).root_node
+    if not root.has_error:
+        return None
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.is_error or node.is_missing:
+            return f"line {node.start_point[0] + 1}"
+        stack.extend(reversed([c for c in node.children if c.has_error or c.is_missing]))
+    return "somewhere"
+
+
+def syntax_regression(original: str, result: str, path: str | None) -> Failure | None:
+    """A result with syntax errors its original did not have: Python's compiler for Python
+    (IndentationError, TabError and ``from __future__`` placement, which tree-sitter lets
+    through), then tree-sitter for every language it has a grammar for."""
+    from .languages import detect
+    from .merge import structure
+
+    language = detect(path).name
+    hint = "; --allow-syntax-errors writes it anyway"
+    if language == "python" and python_error(original) is None:
+        error = python_error(result)
+        if error is not None:
+            return Failure(SYNTAX_ERRORS, f"the result does not compile as Python ({error}) while the original "
+                                          f"does{hint}")
+    grammar = structure.grammar_name(language, path)
+    before = tree_sitter_error(original, grammar)
+    if before is None:
+        after = tree_sitter_error(result, grammar)
+        if after:
+            return Failure(SYNTAX_ERRORS, f"the result has a {grammar} syntax error ({after}) that the original "
+                                          f"does not have{hint}")
+    return None
+
+
+def indentation_failure(original: str, result: str, path: str | None) -> Failure | None:
+    """Python lines the result adds indented in the other style than the file's own (tabs in a
+    space-indented file, or spaces in a tab-indented one)."""
+    from . import indentation
+    from .languages import detect
+
+    if detect(path).name != "python":
+        return None
+    file_style = indentation.style(original)
+    if file_style is None:
+        return None
+    old = set(original.split("\n"))
+    for number, line in enumerate(result.split("\n"), 1):
+        ws = indentation.leading(line)
+        if line in old or not ws or not line.strip():
+            continue
+        if (ws[0] == "\t") != (file_style.kind == "tab"):
+            used = "a tab" if ws[0] == "\t" else "spaces"
+            return Failure(MIXED_INDENTATION, f"line {number} of the result is indented with {used} but the file with "
+                                              f"{'tabs' if file_style.kind == 'tab' else 'spaces'}; re-indent the "
+                                              "snippet to the file's style")
+    return None
+
+
+def output_failure(original: str, result: str, path: str | None) -> Failure | None:
+    """The first output-validity guard a result to be written fails, or None."""
+    return indentation_failure(original, result, path) or syntax_regression(original, result, path)

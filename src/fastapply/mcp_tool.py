@@ -57,7 +57,7 @@ def edit_file(applier: Applier, root: Path, path: str, instruction: str, code_ed
     result = applier.apply(src.text, code_edit, instruction or None, path=str(target))
     old, new = src.restore(src.text), src.restore(result.text)
     if new != old:
-        textio.atomic_write(target, new)
+        textio.atomic_write(target, new, expected=src.snapshot)  # compare-and-swap, as the CLI
     shown = os.path.relpath(target, root.resolve())
     diff = "".join(difflib.unified_diff(old.splitlines(True), new.splitlines(True), f"a/{shown}", f"b/{shown}"))
     s = result.stats

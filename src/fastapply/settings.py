@@ -74,6 +74,15 @@ class SpeculativeSettings(_Part):
     ngram_min: int = Field(2, ge=1, description="Shortest tail match that re-syncs the drafter after a divergence.")
     ngram_max: int = Field(4, ge=1, description="Longest tail match tried first when re-syncing.")
 
+    @model_validator(mode="after")
+    def _ordered(self) -> "SpeculativeSettings":
+        for low, high in (("draft_min", "draft_max"), ("ngram_min", "ngram_max")):
+            if getattr(self, low) > getattr(self, high):
+                raise ValueError(f"--{low.replace('_', '-')} ({ENV_PREFIX}{low.upper()}) = {getattr(self, low)} "
+                                 f"must not exceed --{high.replace('_', '-')} ({ENV_PREFIX}{high.upper()}) = "
+                                 f"{getattr(self, high)}")
+        return self
+
 
 class ApplyPolicy(_Part):
     """Who writes the file: the merge, the model, or the model checked against the merge."""
@@ -85,7 +94,7 @@ class ApplyPolicy(_Part):
         "and an answer that fails the guards is refused (with auto_prefer=model, a confident merge stands in).",
     )
     merge_min_confidence: float = Field(
-        0.9, ge=0, le=1, description="Least merge confidence that auto mode writes (at once or as a fallback); "
+        0.9, ge=0, le=1, allow_inf_nan=False, description="Least merge confidence that auto mode writes (at once or as a fallback); "
         "0 writes every merge that merge mode would."
     )
     auto_prefer: Literal["merge", "model"] = Field(
@@ -103,6 +112,15 @@ class ApplyPolicy(_Part):
         30, ge=1,
         description="Original lines of context either side of an edited region in a window (then widened to "
         "whole top-level definitions close by).",
+    )
+    allow_syntax_errors: bool = Field(
+        False,
+        description="Write a result that introduces syntax errors the original did not have (tree-sitter, and "
+        "Python's own compiler for .py); by default such a result is refused.",
+    )
+    max_input_bytes: int = Field(
+        4 * 1024 * 1024, ge=1,
+        description="Largest file or snippet accepted, in bytes; bigger inputs are refused before any work.",
     )
 
 
@@ -187,6 +205,33 @@ class ServerSettings(BaseSettings):
         None, description="Model name /v1/models lists and chat requests use for plain completions "
         "(default: the engine's model).",
     )
+
+
+def describe_validation_error(exc: Any) -> str:
+    """A pydantic ValidationError in one line, each problem by its flag and env var:
+
+    >>> from pydantic import ValidationError
+    >>> try:
+    ...     Settings(threads=0)
+    ... except ValidationError as exc:
+    ...     print(describe_validation_error(exc))
+    invalid settings: --threads (FASTAPPLY_THREADS): input should be greater than or equal to 1 (got 0)
+    """
+    problems = []
+    for err in exc.errors():
+        loc = [str(part) for part in err.get("loc", ()) if str(part) not in PARTS]
+        leaf = loc[-1] if loc else ""
+        msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+        msg = msg[:1].lower() + msg[1:]
+        if leaf in _PART_OF or leaf == "cache_dir":
+            where = f"--{leaf.replace('_', '-')} ({ENV_PREFIX}{leaf.upper()})"
+            problems.append(f"{where}: {msg} (got {err.get('input')!r})" if "input" in err and not isinstance(
+                err["input"], dict) else f"{where}: {msg}")
+        elif leaf:
+            problems.append(f"{leaf}: {msg}")
+        else:
+            problems.append(msg)
+    return "invalid settings: " + "; ".join(p.replace("\n", " ") for p in problems)
 
 
 def leaf_fields() -> dict[str, FieldInfo]:

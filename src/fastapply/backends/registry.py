@@ -16,6 +16,7 @@ _BUILTIN = {
     "llama": "fastapply.backends.llamacpp:LlamaCppEngine",
     "hf": "fastapply.backends.hf:TransformersEngine",
     "openai": "fastapply.backends.remote:RemoteEngine",
+    "vllm": "fastapply.backends.vllm:VllmEngine",
 }
 
 

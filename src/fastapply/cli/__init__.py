@@ -51,8 +51,35 @@ register()
 
 
 def main() -> None:
+    """The ``fastapply`` command: every failure is one line on stderr and a documented exit
+    code (docs/exit-codes.md), never a traceback (``FASTAPPLY_DEBUG=1`` shows them)."""
+    import os
+
+    debug = bool(os.environ.get("FASTAPPLY_DEBUG"))
     try:
-        cli(standalone_mode=True)
+        code = cli.main(standalone_mode=False)
+    except click.exceptions.Abort:  # Ctrl-C (click turns KeyboardInterrupt into Abort)
+        click.echo("fastapply: interrupted", err=True)
+        code = 130
+    except click.ClickException as exc:  # usage errors: click's own message, exit 2
+        exc.show()
+        code = exc.exit_code
     except FastApplyError as exc:  # an error a command did not report itself: one line, its exit code
         click.echo(f"fastapply: error: {exc}", err=True)
-        sys.exit(exc.exit_code)
+        code = exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("fastapply: interrupted", err=True)
+        code = 130
+    except OSError as exc:
+        if debug:
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        click.echo(f"fastapply: error: {where}{(exc.strerror or str(exc)).lower()}", err=True)
+        code = 5
+    except Exception as exc:  # a bug: still one line, and how to see the rest
+        if debug:
+            raise
+        click.echo(f"fastapply: internal error: {type(exc).__name__}: {exc} (FASTAPPLY_DEBUG=1 shows the traceback)",
+                   err=True)
+        code = 1
+    sys.exit(code if isinstance(code, int) else 0)

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from pydantic.fields import FieldInfo
 
 from ..errors import ConfigError
-from ..settings import ENV_PREFIX, Settings, field_type, leaf_fields
+from ..settings import ENV_PREFIX, Settings, describe_validation_error, field_type, leaf_fields
 
 
 def options_from(fields: dict[str, FieldInfo], *, env_prefix: str | None = None, short: dict[str, str] | None = None):
@@ -55,4 +55,4 @@ def make_settings(kwargs: dict) -> Settings:
     try:
         return Settings(**{k: v for k, v in given.items() if v is not None})
     except ValidationError as exc:
-        raise ConfigError(f"invalid settings: {exc}") from None
+        raise ConfigError(describe_validation_error(exc)) from None

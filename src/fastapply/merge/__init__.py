@@ -91,7 +91,8 @@ def _structural_candidates(ctx: Context, concrete: list[int]) -> dict[int, list[
     by_key: dict[tuple[str, str], list[int]] = {}
     for line, d in ctx.orig_defs.items():
         by_key.setdefault((d.family, d.name), []).append(line)
-    return {i: by_key[(d.family, d.name)] for i, d in ctx.snip_defs.items() if i in concrete and (d.family, d.name) in by_key}
+    shown = set(concrete)
+    return {i: by_key[(d.family, d.name)] for i, d in ctx.snip_defs.items() if i in shown and (d.family, d.name) in by_key}
 
 
 def _check(plan: Plan, ctx: Context, grammar: str) -> list[str]:
